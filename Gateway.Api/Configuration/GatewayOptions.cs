@@ -1,0 +1,79 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace LlmAspire.Gateway.Configuration;
+
+/// <summary>The <c>Gateway</c> configuration section.</summary>
+public sealed class GatewayOptions
+{
+    public const string SectionName = "Gateway";
+
+    /// <summary>Largest accepted request body; larger ones get 413. Default 16 MiB (long contexts, inline images).</summary>
+    [Range(1_024, 268_435_456)]
+    public long MaxRequestBodyBytes { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>Forwarding connection pool settings shared by every upstream.</summary>
+    public UpstreamPoolOptions Upstream { get; set; } = new();
+
+    /// <summary>Models served at a fixed endpoint, keyed by the model id clients send.</summary>
+    public Dictionary<string, ModelOptions> Models { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>One model: where it is served and how much traffic it takes. Keys under <c>Gateway:Models:&lt;id&gt;</c>.</summary>
+public sealed class ModelOptions
+{
+    /// <summary>Root URL of the OpenAI-compatible server (e.g. <c>http://127.0.0.1:8001</c>); request paths are appended.</summary>
+    [Required]
+    public Uri? Endpoint { get; set; }
+
+    /// <summary>Bearer token sent to the upstream (for servers started with <c>--api-key</c>). Client credentials never are.</summary>
+    public string? UpstreamApiKey { get; set; }
+
+    /// <summary>Requests forwarded at the same time; the rest wait in the queue.</summary>
+    [Range(1, 10_000)]
+    public int MaxConcurrent { get; set; } = 64;
+
+    /// <summary>Requests allowed to wait for a slot; one more gets 429 with Retry-After.</summary>
+    [Range(0, 100_000)]
+    public int MaxQueue { get; set; } = 1_000;
+
+    /// <summary>Longest wait for a slot; past it the request gets 503 with Retry-After.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
+    public TimeSpan QueueTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>TCP connect to the model server.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:05:00")]
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// From sending the request to the first response body byte: prefill and the server's own queue for streams,
+    /// the whole generation for non-streaming requests (the server answers only when done).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "1.00:00:00")]
+    public TimeSpan FirstByteTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Longest silence between two chunks of a response once the first byte has arrived.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "1.00:00:00")]
+    public TimeSpan StreamIdleTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Ceiling for the whole upstream exchange, however steadily it streams.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromMinutes(30);
+}
+
+/// <summary>The single pooled handler every forwarded request goes through. Keys under <c>Gateway:Upstream</c>.</summary>
+public sealed class UpstreamPoolOptions
+{
+    /// <summary>
+    /// Connections are replaced after this long so DNS and endpoint changes are picked up; a connection busy with a
+    /// stream is never cut, it is just not reused afterwards.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan PooledConnectionLifetime { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Idle connections are closed after this long. Below uvicorn's (vLLM's) 5-second keep-alive so the gateway
+    /// never reuses a connection the server is closing.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan PooledConnectionIdleTimeout { get; set; } = TimeSpan.FromSeconds(4);
+}

@@ -1,0 +1,32 @@
+using Microsoft.Extensions.Options;
+
+namespace LlmAspire.Gateway.Configuration;
+
+/// <summary>Rules that span several keys; single values are checked by <c>AddValidatedOptions</c>.</summary>
+internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
+{
+    public ValidateOptionsResult Validate(string? name, GatewayOptions options)
+    {
+        var errors = new List<string>();
+        foreach (var (id, model) in options.Models)
+        {
+            var prefix = $"{GatewayOptions.SectionName}:Models:{id}";
+            if (model.Endpoint is { } endpoint && endpoint.Scheme is not ("http" or "https"))
+            {
+                errors.Add($"{prefix}:Endpoint = '{endpoint}' must be an http:// or https:// URL.");
+            }
+
+            if (model.FirstByteTimeout > model.RequestTimeout)
+            {
+                errors.Add($"{prefix}:FirstByteTimeout = '{model.FirstByteTimeout}' is longer than {prefix}:RequestTimeout = '{model.RequestTimeout}'; it must not exceed it.");
+            }
+
+            if (model.StreamIdleTimeout > model.RequestTimeout)
+            {
+                errors.Add($"{prefix}:StreamIdleTimeout = '{model.StreamIdleTimeout}' is longer than {prefix}:RequestTimeout = '{model.RequestTimeout}'; it must not exceed it.");
+            }
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

@@ -1,0 +1,89 @@
+using LlmAspire.Gateway.Inference;
+using LlmAspire.Gateway.Routing;
+
+namespace LlmAspire.Gateway.Forwarding;
+
+/// <summary>Why an upstream exchange ended early, when it did.</summary>
+public enum UpstreamFailure
+{
+    None,
+    Unreachable,
+    FirstByteTimeout,
+    StreamIdleTimeout,
+    RequestTimeout,
+    StreamBroken,
+}
+
+/// <summary>
+/// State of one forwarded request shared by the pieces of the forwarding pipeline (transformer, policy handler,
+/// response stream) and read back for metrics and accounting once it ends.
+/// </summary>
+public sealed class UpstreamExchange(ModelRoute route, InferenceOperation operation, bool streaming, bool clientRequestedUsage, TimeProvider timeProvider)
+{
+    public static readonly HttpRequestOptionsKey<UpstreamExchange> OptionsKey = new("LlmAspire.UpstreamExchange");
+
+    public ModelRoute Route { get; } = route;
+
+    public InferenceOperation Operation { get; } = operation;
+
+    public bool Streaming { get; } = streaming;
+
+    /// <summary>When false, the usage-only chunk the gateway asked for is kept from the client.</summary>
+    public bool ClientRequestedUsage { get; } = clientRequestedUsage;
+
+    public TimeProvider TimeProvider { get; } = timeProvider;
+
+    public long StartTimestamp { get; } = timeProvider.GetTimestamp();
+
+    public long FirstByteTimestamp { get; private set; }
+
+    public TokenUsage? Usage { get; set; }
+
+    public UpstreamFailure Failure { get; set; }
+
+    public int ConnectAttempts { get; set; }
+
+    public TimeSpan? TimeToFirstByte => FirstByteTimestamp == 0 ? null : TimeProvider.GetElapsedTime(StartTimestamp, FirstByteTimestamp);
+
+    public TimeSpan Elapsed => TimeProvider.GetElapsedTime(StartTimestamp);
+
+    public void MarkFirstByte()
+    {
+        if (FirstByteTimestamp == 0)
+        {
+            FirstByteTimestamp = TimeProvider.GetTimestamp();
+        }
+    }
+
+    /// <summary>How long the next wait for upstream bytes may last: the first-byte or idle budget, capped by the overall one.</summary>
+    public TimeSpan NextReadBudget()
+    {
+        var options = Route.Options;
+        var remaining = options.RequestTimeout - Elapsed;
+        var budget = FirstByteTimestamp == 0 ? options.FirstByteTimeout - Elapsed : options.StreamIdleTimeout;
+        return TimeSpan.FromTicks(Math.Max(1, Math.Min(budget.Ticks, remaining.Ticks)));
+    }
+
+    /// <summary>Names the limit that ran out, given that the deadline from <see cref="NextReadBudget"/> fired.</summary>
+    public UpstreamFailure ClassifyTimeout() => Elapsed >= Route.Options.RequestTimeout
+        ? UpstreamFailure.RequestTimeout
+        : FirstByteTimestamp == 0 ? UpstreamFailure.FirstByteTimeout : UpstreamFailure.StreamIdleTimeout;
+
+    public string DescribeFailure() => Failure switch
+    {
+        UpstreamFailure.Unreachable => $"The model server for '{Route.Id}' could not be reached.",
+        UpstreamFailure.FirstByteTimeout => $"The model server for '{Route.Id}' sent nothing within FirstByteTimeout ({Route.Options.FirstByteTimeout}).",
+        UpstreamFailure.StreamIdleTimeout => $"The model server for '{Route.Id}' went silent for longer than StreamIdleTimeout ({Route.Options.StreamIdleTimeout}).",
+        UpstreamFailure.RequestTimeout => $"The request to '{Route.Id}' ran longer than RequestTimeout ({Route.Options.RequestTimeout}).",
+        UpstreamFailure.StreamBroken => $"The model server for '{Route.Id}' closed the stream before it was complete.",
+        _ => $"The model server for '{Route.Id}' failed.",
+    };
+
+    public string FailureCode() => Failure switch
+    {
+        UpstreamFailure.Unreachable => "upstream_unreachable",
+        UpstreamFailure.StreamBroken => "upstream_stream_broken",
+        UpstreamFailure.None => "upstream_error",
+        _ => "upstream_timeout",
+    };
+}

@@ -1,0 +1,132 @@
+using System.Net;
+using LlmAspire.Gateway.Telemetry;
+
+namespace LlmAspire.Gateway.Forwarding;
+
+/// <summary>
+/// The gateway's only policy layer between YARP and the socket pool: it bounds the wait for response headers by the
+/// first-byte budget, retries a request once when the connection could not even be opened (nothing was sent, so
+/// it is safe for any request), and hands YARP a response body that enforces the remaining deadlines.
+/// </summary>
+internal sealed partial class UpstreamPolicyHandler(HttpMessageHandler inner, GatewayMetrics metrics, ILogger<UpstreamPolicyHandler> logger)
+    : DelegatingHandler(inner)
+{
+    private const int MaxConnectAttempts = 2;
+
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        if (!request.Options.TryGetValue(UpstreamExchange.OptionsKey, out var exchange))
+        {
+            return await base.SendAsync(request, cancellationToken);
+        }
+
+        var deadline = new CancellationTokenSource(exchange.NextReadBudget(), exchange.TimeProvider);
+        try
+        {
+            var response = await SendWithConnectRetryAsync(request, exchange, deadline, cancellationToken);
+            if (response.Content is { } content)
+            {
+                var eventStream = content.Headers.ContentType?.MediaType == "text/event-stream";
+                response.Content = new UpstreamResponseContent(content, exchange, eventStream, deadline);
+                deadline = null;
+            }
+
+            return response;
+        }
+        finally
+        {
+            deadline?.Dispose();
+        }
+    }
+
+    private async Task<HttpResponseMessage> SendWithConnectRetryAsync(
+        HttpRequestMessage request, UpstreamExchange exchange, CancellationTokenSource deadline, CancellationToken cancellationToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        while (true)
+        {
+            exchange.ConnectAttempts++;
+            try
+            {
+                return await base.SendAsync(request, linked.Token);
+            }
+            catch (HttpRequestException exception) when (exception.HttpRequestError == HttpRequestError.ConnectionError && !linked.IsCancellationRequested)
+            {
+                if (exchange.ConnectAttempts >= MaxConnectAttempts)
+                {
+                    exchange.Failure = UpstreamFailure.Unreachable;
+                    throw;
+                }
+
+                metrics.ConnectRetried(exchange.Route.Id);
+                LogConnectRetry(logger, exchange.Route.Id, exchange.Route.DestinationPrefix, exception.Message);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && deadline.IsCancellationRequested)
+            {
+                exchange.Failure = exchange.ClassifyTimeout();
+                throw new TimeoutException(exchange.DescribeFailure());
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not connect to {Endpoint} for model {Model} ({Reason}); retrying once")]
+    private static partial void LogConnectRetry(ILogger logger, string model, string endpoint, string reason);
+
+    /// <summary>Carries the upstream's content headers while handing out the body through <see cref="UpstreamResponseStream"/>.</summary>
+    private sealed class UpstreamResponseContent : HttpContent
+    {
+        private readonly HttpContent inner;
+        private readonly UpstreamExchange exchange;
+        private readonly bool eventStream;
+        private readonly CancellationTokenSource deadline;
+
+        public UpstreamResponseContent(HttpContent inner, UpstreamExchange exchange, bool eventStream, CancellationTokenSource deadline)
+        {
+            this.inner = inner;
+            this.exchange = exchange;
+            this.eventStream = eventStream;
+            this.deadline = deadline;
+            foreach (var header in inner.Headers)
+            {
+                Headers.TryAddWithoutValidation(header.Key, header.Value);
+            }
+
+            if (eventStream)
+            {
+                // Events may be dropped (the usage chunk) or added (an error ending), so the length can change.
+                Headers.ContentLength = null;
+            }
+        }
+
+        protected override async Task<Stream> CreateContentReadStreamAsync(CancellationToken cancellationToken) =>
+            new UpstreamResponseStream(await inner.ReadAsStreamAsync(cancellationToken), exchange, eventStream, deadline);
+
+        protected override Task<Stream> CreateContentReadStreamAsync() => CreateContentReadStreamAsync(CancellationToken.None);
+
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+        {
+            await using var body = await CreateContentReadStreamAsync(cancellationToken);
+            await body.CopyToAsync(stream, cancellationToken);
+        }
+
+        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
+            SerializeToStreamAsync(stream, context, CancellationToken.None);
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+                deadline.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+}

@@ -1,0 +1,34 @@
+using System.Text.Json;
+using LlmAspire.Gateway.Routing;
+
+namespace LlmAspire.Gateway.Models;
+
+public static class ModelsEndpoints
+{
+    /// <summary>Maps <c>GET /v1/models</c>: the models this gateway routes, in OpenAI's list format.</summary>
+    public static IEndpointRouteBuilder MapModelsApi(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGet("/v1/models", async (HttpContext context, IModelRouteTable routes) =>
+        {
+            context.Response.ContentType = "application/json";
+            await using var writer = new Utf8JsonWriter(context.Response.Body);
+            writer.WriteStartObject();
+            writer.WriteString("object", "list");
+            writer.WriteStartArray("data");
+            foreach (var route in routes.Routes.OrderBy(route => route.Id, StringComparer.Ordinal))
+            {
+                writer.WriteStartObject();
+                writer.WriteString("id", route.Id);
+                writer.WriteString("object", "model");
+                writer.WriteNumber("created", 0);
+                writer.WriteString("owned_by", "llmaspire");
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+            await writer.FlushAsync(context.RequestAborted);
+        });
+        return endpoints;
+    }
+}

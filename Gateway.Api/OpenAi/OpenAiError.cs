@@ -1,0 +1,77 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace LlmAspire.Gateway.OpenAi;
+
+/// <summary>
+/// An error in OpenAI's shape, <c>{"error":{"message","type","param","code"}}</c>, so that OpenAI SDKs surface it as
+/// their own typed exception.
+/// </summary>
+public sealed record OpenAiError(int Status, string Message, string Type, string? Param = null, string? Code = null)
+{
+    public static OpenAiError InvalidRequest(string message, string? param = null, string code = "invalid_request") =>
+        new(StatusCodes.Status400BadRequest, message, "invalid_request_error", param, code);
+
+    public static OpenAiError ModelNotFound(string model) =>
+        new(StatusCodes.Status404NotFound, $"The model '{model}' does not exist or you do not have access to it.", "invalid_request_error", "model", "model_not_found");
+
+    public static OpenAiError BodyTooLarge(long limit) =>
+        new(StatusCodes.Status413PayloadTooLarge, $"The request body exceeds the limit of {limit.ToString(CultureInfo.InvariantCulture)} bytes.", "invalid_request_error", null, "request_too_large");
+
+    /// <summary>Writes the error as the whole response, with <c>Retry-After</c> when <paramref name="retryAfter"/> is given.</summary>
+    public Task WriteAsync(HttpResponse response, TimeSpan? retryAfter = null)
+    {
+        response.StatusCode = Status;
+        response.ContentType = "application/json";
+        if (retryAfter is { } delay)
+        {
+            response.Headers.RetryAfter = RetryAfterSeconds(delay).ToString(CultureInfo.InvariantCulture);
+        }
+
+        return response.Body.WriteAsync(ToJson(), response.HttpContext.RequestAborted).AsTask();
+    }
+
+    /// <summary>The same error as one server-sent event followed by the stream terminator, for a stream already under way.</summary>
+    public byte[] ToServerSentEvents()
+    {
+        var json = ToJson();
+        var bytes = new byte["data: "u8.Length + json.Length + "\n\ndata: [DONE]\n\n"u8.Length];
+        "data: "u8.CopyTo(bytes);
+        json.CopyTo(bytes, "data: "u8.Length);
+        "\n\ndata: [DONE]\n\n"u8.CopyTo(bytes.AsSpan("data: "u8.Length + json.Length));
+        return bytes;
+    }
+
+    public byte[] ToJson()
+    {
+        using var buffer = new MemoryStream(256);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteStartObject("error");
+            writer.WriteString("message", Message);
+            writer.WriteString("type", Type);
+            WriteNullable(writer, "param", Param);
+            WriteNullable(writer, "code", Code);
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+
+    /// <summary>Retry-After is whole seconds; round up so clients never come back early, and never say 0.</summary>
+    public static int RetryAfterSeconds(TimeSpan delay) => Math.Max(1, (int)Math.Ceiling(delay.TotalSeconds));
+
+    private static void WriteNullable(Utf8JsonWriter writer, string name, string? value)
+    {
+        if (value is null)
+        {
+            writer.WriteNull(name);
+        }
+        else
+        {
+            writer.WriteString(name, value);
+        }
+    }
+}

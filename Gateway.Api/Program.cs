@@ -1,0 +1,10 @@
+using LlmAspire.Gateway;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
+builder.AddGateway();
+
+var app = builder.Build();
+app.MapDefaultEndpoints();
+app.MapGateway();
+app.Run();
