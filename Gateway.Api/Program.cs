@@ -1,10 +1,3 @@
 using LlmAspire.Gateway;
 
-var builder = WebApplication.CreateBuilder(args);
-builder.AddServiceDefaults();
-builder.AddGateway();
-
-var app = builder.Build();
-app.MapDefaultEndpoints();
-app.MapGateway();
-app.Run();
+await GatewayApplication.Create(args).RunAsync();

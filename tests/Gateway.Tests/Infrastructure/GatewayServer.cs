@@ -1,0 +1,60 @@
+using LlmAspire.Gateway.Admission;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace LlmAspire.Gateway.Tests.Infrastructure;
+
+/// <summary>The gateway exactly as Program.cs composes it, listening on a free loopback port in the test process.</summary>
+public sealed class GatewayServer : IAsyncDisposable
+{
+    private readonly WebApplication app;
+
+    private GatewayServer(WebApplication app, Uri baseAddress)
+    {
+        this.app = app;
+        BaseAddress = baseAddress;
+        Client = new HttpClient { BaseAddress = baseAddress, Timeout = Timeout.InfiniteTimeSpan };
+    }
+
+    public Uri BaseAddress { get; }
+
+    /// <summary>A client without any timeout of its own, so tests see the gateway's behaviour alone.</summary>
+    public HttpClient Client { get; }
+
+    public IServiceProvider Services => app.Services;
+
+    public AdmissionQueue Queue(string model) => app.Services.GetRequiredService<AdmissionQueues>()[model];
+
+    /// <summary>Builds the gateway with the given configuration (keys as in appsettings, e.g. <c>Gateway:Models:m:Endpoint</c>).</summary>
+    public static WebApplication Build(IEnumerable<KeyValuePair<string, string>> settings) =>
+        GatewayApplication.Create(
+        [
+            "--urls", "http://127.0.0.1:0",
+            "--Logging:LogLevel:Default", "Warning",
+            .. settings.SelectMany(setting => new[] { $"--{setting.Key}", setting.Value }),
+        ]);
+
+    public static async Task<GatewayServer> StartAsync(IEnumerable<KeyValuePair<string, string>> settings)
+    {
+        var app = Build(settings);
+        await app.StartAsync(TestContext.Current.CancellationToken);
+        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+        return new GatewayServer(app, new Uri(address));
+    }
+
+    /// <summary>One model routed to <paramref name="upstream"/>, plus any further settings for it (keys relative to the model).</summary>
+    public static Task<GatewayServer> StartAsync(string model, Uri upstream, params (string Key, string Value)[] modelSettings) =>
+        StartAsync(ModelSettings(model, upstream, modelSettings));
+
+    public static IEnumerable<KeyValuePair<string, string>> ModelSettings(string model, Uri upstream, params (string Key, string Value)[] modelSettings) =>
+        modelSettings.Select(setting => KeyValuePair.Create($"Gateway:Models:{model}:{setting.Key}", setting.Value))
+            .Prepend(KeyValuePair.Create($"Gateway:Models:{model}:Endpoint", upstream.ToString()));
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await app.StopAsync(CancellationToken.None);
+        await app.DisposeAsync();
+    }
+}
