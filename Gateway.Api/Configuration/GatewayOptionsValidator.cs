@@ -13,7 +13,7 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             var prefix = $"{GatewayOptions.SectionName}:Models:{id}";
             if (model.Endpoint is { } endpoint && endpoint.Scheme is not ("http" or "https"))
             {
-                errors.Add($"{prefix}:Endpoint = '{endpoint}' must be an http:// or https:// URL.");
+                errors.Add($"{prefix}:Endpoint = '{endpoint.OriginalString}' must be an http:// or https:// URL.");
             }
 
             if (model.FirstByteTimeout > model.RequestTimeout)

@@ -112,10 +112,10 @@ public readonly record struct TokenUsage(long InputTokens, long OutputTokens)
                 reader.Read();
                 output = reader.TokenType == JsonTokenType.Number ? reader.GetInt64() : output;
             }
-            else
+            else if (!reader.Read() || !reader.TrySkip())
             {
-                reader.Read();
-                reader.Skip();
+                // The object continues past the bytes at hand.
+                break;
             }
         }
 

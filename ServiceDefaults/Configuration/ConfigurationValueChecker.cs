@@ -32,7 +32,8 @@ public static class ConfigurationValueChecker
         {
             if (!properties.ContainsKey(child.Key))
             {
-                errors.Add($"{Describe(child.Path)} is not a known setting; known settings here: {string.Join(", ", properties.Keys.Order())}.");
+                var value = child.Value is null ? "" : $" = '{child.Value}'";
+                errors.Add($"{Describe(child.Path)}{value} is not a known setting; known settings here: {string.Join(", ", properties.Keys.Order())}.");
             }
         }
 

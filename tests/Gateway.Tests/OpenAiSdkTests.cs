@@ -33,7 +33,7 @@ public sealed class OpenAiSdkTests : IAsyncLifetime
     {
         ChatCompletion completion = await Client("llama").CompleteChatAsync([new UserChatMessage("Tell me a story")], cancellationToken: Token);
 
-        Assert.Equal(ChatFinishReason.Length, completion.FinishReason);
+        Assert.Equal(ChatFinishReason.Stop, completion.FinishReason);
         Assert.False(string.IsNullOrWhiteSpace(completion.Content[0].Text));
         Assert.Equal(20, completion.Usage.OutputTokenCount);
     }

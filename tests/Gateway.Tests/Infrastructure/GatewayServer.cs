@@ -1,6 +1,4 @@
 using LlmAspire.Gateway.Admission;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmAspire.Gateway.Tests.Infrastructure;
@@ -39,7 +37,7 @@ public sealed class GatewayServer : IAsyncDisposable
     {
         var app = Build(settings);
         await app.StartAsync(TestContext.Current.CancellationToken);
-        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+        var address = app.Urls.First();
         return new GatewayServer(app, new Uri(address));
     }
 

@@ -1,6 +1,4 @@
 using LlmAspire.VllmSimulator;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmAspire.Gateway.Tests.Infrastructure;
@@ -24,7 +22,7 @@ public sealed class SimulatorServer : IAsyncDisposable
     {
         var app = SimulatorApplication.Build(["--urls", "http://127.0.0.1:0", "--model", model, "--Logging:LogLevel:Default", "Warning", .. options]);
         await app.StartAsync(TestContext.Current.CancellationToken);
-        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+        var address = app.Urls.First();
         return new SimulatorServer(app, new Uri(address));
     }
 
