@@ -71,6 +71,24 @@ public sealed class ForwardingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Token_usage_and_time_to_first_token_are_measured_whether_or_not_the_client_asked_for_usage()
+    {
+        using var metrics = new MetricRecorder(gateway.Services, "gen_ai.client.token.usage", "gen_ai.server.time_to_first_token", "gen_ai.client.operation.duration");
+
+        using var streamed = await gateway.Client.SendAsync(Chat("m", stream: true), HttpCompletionOption.ResponseHeadersRead, Token);
+        await ReadEventsAsync(streamed, Token);
+        using var whole = await gateway.Client.SendAsync(Chat("m"), Token);
+        var usage = JsonNode.Parse(await whole.Content.ReadAsStringAsync(Token))!["usage"]!;
+        // The gateway records a request just after its last byte reaches the client.
+        await AdmissionTests.WaitUntilAsync(() => metrics.Select("gen_ai.client.operation.duration").Count == 2);
+
+        Assert.Equal([12.0, 12.0], metrics.Select("gen_ai.client.token.usage", "gen_ai.token.type", "output"));
+        Assert.Equal([(double)(int)usage["prompt_tokens"]!, (int)usage["prompt_tokens"]!], metrics.Select("gen_ai.client.token.usage", "gen_ai.token.type", "input"));
+        Assert.Single(metrics.Select("gen_ai.server.time_to_first_token"));
+        Assert.Equal(2, metrics.Select("gen_ai.client.operation.duration", "gen_ai.request.model", "m").Count);
+    }
+
+    [Fact]
     public async Task Completions_and_embeddings_are_forwarded()
     {
         using var completion = await gateway.Client.SendAsync(Post("/v1/completions", """{"model":"m","prompt":"Once upon a time","max_tokens":5}"""), Token);
