@@ -1,0 +1,3 @@
+using LlmAspire.VllmSimulator;
+
+await SimulatorApplication.Build(args).RunAsync();

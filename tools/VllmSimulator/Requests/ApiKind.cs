@@ -1,0 +1,8 @@
+namespace LlmAspire.VllmSimulator.Requests;
+
+internal enum ApiKind
+{
+    ChatCompletions,
+    Completions,
+    Embeddings,
+}

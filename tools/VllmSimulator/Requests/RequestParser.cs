@@ -1,0 +1,397 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace LlmAspire.VllmSimulator.Requests;
+
+/// <summary>
+/// Reads chat, completion and embedding request bodies with <see cref="Utf8JsonReader"/>: no reflection, no DOM and no
+/// strings for the prompt text, which is only hashed and counted.
+/// </summary>
+internal static class RequestParser
+{
+    public static bool TryParse(in ReadOnlySequence<byte> body, ApiKind kind, SimulatorState state, out ParsedRequest request, out RequestError error)
+    {
+        request = default;
+        try
+        {
+            return TryParseCore(body, kind, state, out request, out error);
+        }
+        catch (JsonException ex)
+        {
+            error = BadRequest($"Request body is not valid JSON: {ex.Message}", null);
+            return false;
+        }
+    }
+
+    private static bool TryParseCore(in ReadOnlySequence<byte> body, ApiKind kind, SimulatorState state, out ParsedRequest request, out RequestError error)
+    {
+        request = default;
+        var reader = new Utf8JsonReader(body);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            return Fail(out error, "Request body must be a JSON object.", null);
+        }
+
+        ServedModel? model = null;
+        string? unknownModel = null;
+        var text = new TextStats();
+        var sawPrompt = false;
+        List<EmbeddingInput>? inputs = null;
+        bool stream = false, includeUsage = false, base64 = false;
+        int? maxTokens = null, maxCompletionTokens = null;
+        long? seed = null;
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("model"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.String)
+                {
+                    model = FindModel(ref reader, state);
+                    unknownModel = model is null ? reader.GetString() : null;
+                }
+                else if (reader.TokenType != JsonTokenType.Null)
+                {
+                    return Fail(out error, "model must be a string.", "model");
+                }
+            }
+            else if (kind == ApiKind.ChatCompletions && reader.ValueTextEquals("messages"u8))
+            {
+                reader.Read();
+                if (!ReadMessages(ref reader, ref text))
+                {
+                    return Fail(out error, "messages must be an array of message objects.", "messages");
+                }
+
+                sawPrompt = true;
+            }
+            else if (kind == ApiKind.Completions && reader.ValueTextEquals("prompt"u8))
+            {
+                reader.Read();
+                if (!ReadStringOrStrings(ref reader, ref text))
+                {
+                    return Fail(out error, "prompt must be a string or an array of strings.", "prompt");
+                }
+
+                sawPrompt = true;
+            }
+            else if (kind == ApiKind.Embeddings && reader.ValueTextEquals("input"u8))
+            {
+                reader.Read();
+                inputs = ReadEmbeddingInputs(ref reader);
+                if (inputs is null)
+                {
+                    return Fail(out error, "input must be a string or a non-empty array of strings.", "input");
+                }
+            }
+            else if (kind == ApiKind.Embeddings && reader.ValueTextEquals("encoding_format"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("base64"u8))
+                {
+                    base64 = true;
+                }
+                else if (!(reader.TokenType == JsonTokenType.Null || (reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("float"u8))))
+                {
+                    return Fail(out error, "encoding_format must be \"float\" or \"base64\".", "encoding_format");
+                }
+            }
+            else if (reader.ValueTextEquals("stream"u8))
+            {
+                reader.Read();
+                if (!TryReadOptionalBool(ref reader, ref stream))
+                {
+                    return Fail(out error, "stream must be a boolean.", "stream");
+                }
+            }
+            else if (reader.ValueTextEquals("stream_options"u8))
+            {
+                reader.Read();
+                if (!ReadStreamOptions(ref reader, ref includeUsage))
+                {
+                    return Fail(out error, "stream_options must be an object such as {\"include_usage\":true}.", "stream_options");
+                }
+            }
+            else if (reader.ValueTextEquals("max_tokens"u8))
+            {
+                reader.Read();
+                if (!TryReadOptionalTokenLimit(ref reader, ref maxTokens))
+                {
+                    return Fail(out error, "max_tokens must be an integer of at least 1.", "max_tokens");
+                }
+            }
+            else if (reader.ValueTextEquals("max_completion_tokens"u8))
+            {
+                reader.Read();
+                if (!TryReadOptionalTokenLimit(ref reader, ref maxCompletionTokens))
+                {
+                    return Fail(out error, "max_completion_tokens must be an integer of at least 1.", "max_completion_tokens");
+                }
+            }
+            else if (reader.ValueTextEquals("seed"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var value))
+                {
+                    seed = value;
+                }
+                else if (reader.TokenType != JsonTokenType.Null)
+                {
+                    return Fail(out error, "seed must be an integer.", "seed");
+                }
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        // Anything after the object other than whitespace throws here.
+        reader.Read();
+
+        if (unknownModel is not null)
+        {
+            error = new RequestError(StatusCodes.Status404NotFound, $"The model `{unknownModel}` does not exist.", "model");
+            return false;
+        }
+
+        switch (kind)
+        {
+            case ApiKind.ChatCompletions when !sawPrompt:
+                return Fail(out error, "messages is required.", "messages");
+            case ApiKind.Completions when !sawPrompt:
+                return Fail(out error, "prompt is required.", "prompt");
+            case ApiKind.Embeddings when inputs is null:
+                return Fail(out error, "input is required.", "input");
+        }
+
+        // Like vLLM: a request without a model goes to the first served model; max_completion_tokens wins.
+        request = new ParsedRequest(
+            model ?? state.Models[0],
+            stream,
+            includeUsage,
+            maxCompletionTokens ?? maxTokens,
+            text.Hash,
+            seed,
+            inputs?.Sum(input => input.Tokens) ?? Math.Max(1, text.Words),
+            base64,
+            inputs);
+        error = default;
+        return true;
+    }
+
+    private static ServedModel? FindModel(ref Utf8JsonReader reader, SimulatorState state)
+    {
+        foreach (var model in state.Models)
+        {
+            if (reader.ValueTextEquals(model.Utf8Name))
+            {
+                return model;
+            }
+        }
+
+        return null;
+    }
+
+    private static bool ReadMessages(ref Utf8JsonReader reader, ref TextStats text)
+    {
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            return false;
+        }
+
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isContent = reader.ValueTextEquals("content"u8);
+                reader.Read();
+                if (!isContent)
+                {
+                    reader.Skip();
+                }
+                else if (!ReadContent(ref reader, ref text))
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Message content: a string, null, or an array of parts whose "text" fields count.</summary>
+    private static bool ReadContent(ref Utf8JsonReader reader, ref TextStats text)
+    {
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.String:
+                text.Add(ref reader);
+                return true;
+            case JsonTokenType.Null:
+                return true;
+            case JsonTokenType.StartArray:
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                {
+                    if (reader.TokenType != JsonTokenType.StartObject)
+                    {
+                        return false;
+                    }
+
+                    while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                    {
+                        var isText = reader.ValueTextEquals("text"u8);
+                        reader.Read();
+                        if (isText && reader.TokenType == JsonTokenType.String)
+                        {
+                            text.Add(ref reader);
+                        }
+                        else
+                        {
+                            reader.Skip();
+                        }
+                    }
+                }
+
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>A completion prompt: a string, or an array of strings taken together as one prompt.</summary>
+    private static bool ReadStringOrStrings(ref Utf8JsonReader reader, ref TextStats text)
+    {
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            text.Add(ref reader);
+            return true;
+        }
+
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            return false;
+        }
+
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (reader.TokenType != JsonTokenType.String)
+            {
+                return false;
+            }
+
+            text.Add(ref reader);
+        }
+
+        return true;
+    }
+
+    private static List<EmbeddingInput>? ReadEmbeddingInputs(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            return [Input(ref reader)];
+        }
+
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            return null;
+        }
+
+        var inputs = new List<EmbeddingInput>();
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (reader.TokenType != JsonTokenType.String)
+            {
+                return null;
+            }
+
+            inputs.Add(Input(ref reader));
+        }
+
+        return inputs.Count == 0 ? null : inputs;
+
+        static EmbeddingInput Input(ref Utf8JsonReader reader)
+        {
+            var text = new TextStats();
+            text.Add(ref reader);
+            return new EmbeddingInput(text.Hash, Math.Max(1, text.Words));
+        }
+    }
+
+    private static bool ReadStreamOptions(ref Utf8JsonReader reader, ref bool includeUsage)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return true;
+        }
+
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            return false;
+        }
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isIncludeUsage = reader.ValueTextEquals("include_usage"u8);
+            reader.Read();
+            if (!isIncludeUsage)
+            {
+                reader.Skip();
+            }
+            else if (!TryReadOptionalBool(ref reader, ref includeUsage))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool TryReadOptionalBool(ref Utf8JsonReader reader, ref bool value)
+    {
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.True:
+                value = true;
+                return true;
+            case JsonTokenType.False:
+                value = false;
+                return true;
+            default:
+                return reader.TokenType == JsonTokenType.Null;
+        }
+    }
+
+    private static bool TryReadOptionalTokenLimit(ref Utf8JsonReader reader, ref int? value)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return true;
+        }
+
+        if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt32(out var limit) || limit < 1)
+        {
+            return false;
+        }
+
+        value = limit;
+        return true;
+    }
+
+    private static bool Fail(out RequestError error, string message, string? param)
+    {
+        error = BadRequest(message, param);
+        return false;
+    }
+
+    private static RequestError BadRequest(string message, string? param) =>
+        new(StatusCodes.Status400BadRequest, message, param);
+}

@@ -1,0 +1,42 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace LlmAspire.VllmSimulator;
+
+/// <summary>
+/// How the simulated model server behaves. Bound from the "Simulator" configuration section; every value also has a
+/// command-line switch (see <see cref="SimulatorApplication"/>) and can be set per request through x-sim-* headers.
+/// </summary>
+public sealed class SimulatorOptions
+{
+    public const string SectionName = "Simulator";
+
+    /// <summary>Served model name; several comma-separated names serve several independent models.</summary>
+    [Required]
+    public string Model { get; set; } = "sim-model";
+
+    /// <summary>Time to first token (prefill), in milliseconds.</summary>
+    [Range(0, 3_600_000)]
+    public int TtftMs { get; set; }
+
+    /// <summary>Decode speed; 0 streams every token without any delay.</summary>
+    [Range(0.0, 1_000_000.0)]
+    public double TokensPerSecond { get; set; }
+
+    /// <summary>Tokens a request generates unless its max_tokens is smaller.</summary>
+    [Range(1, 1_000_000)]
+    public int OutputTokens { get; set; } = 16;
+
+    /// <summary>Model load time: the server does not listen before it has passed, like vLLM.</summary>
+    [Range(0, 3_600_000)]
+    public int StartupDelayMs { get; set; }
+
+    /// <summary>Requests running at once per model; the rest wait in FIFO order like vLLM's scheduler queue.</summary>
+    [Range(1, 100_000)]
+    public int MaxConcurrency { get; set; } = 256;
+
+    /// <summary>Fault applied to every request that does not name its own (see <c>x-sim-fault</c>).</summary>
+    public string? Fault { get; set; }
+
+    [Range(1, 65_536)]
+    public int EmbeddingDimensions { get; set; } = 16;
+}
