@@ -32,7 +32,11 @@ public sealed class RecordingUpstream : IAsyncDisposable
         app.Run(async context =>
         {
             using var reader = new StreamReader(context.Request.Body);
-            upstream!.Requests.Enqueue(new SeenRequest(context.Request.Path, context.Request.Headers.Authorization.ToString(), await reader.ReadToEndAsync(context.RequestAborted)));
+            upstream!.Requests.Enqueue(new SeenRequest(
+                context.Request.Path,
+                context.Request.Headers.Authorization.ToString(),
+                context.Request.Headers["traceparent"].ToString(),
+                await reader.ReadToEndAsync(context.RequestAborted)));
             await respond(context);
         });
         await app.StartAsync(TestContext.Current.CancellationToken);
@@ -47,5 +51,5 @@ public sealed class RecordingUpstream : IAsyncDisposable
         await app.DisposeAsync();
     }
 
-    public sealed record SeenRequest(string Path, string Authorization, string Body);
+    public sealed record SeenRequest(string Path, string Authorization, string TraceParent, string Body);
 }
