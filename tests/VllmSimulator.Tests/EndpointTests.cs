@@ -91,7 +91,7 @@ public sealed partial class EndpointTests(DefaultSimulator simulator) : IClassFi
         }
 
         Assert.Equal("[DONE]", events[^1]);
-        Assert.Single(events.SkipLast(1).Select(e => Regex.Match(e, "chatcmpl-[0-9a-f]+").Value).Distinct());
+        Assert.Single(events.SkipLast(1).Select(e => ChunkId().Match(e).Value).Distinct());
     }
 
     [Fact]
@@ -176,7 +176,7 @@ public sealed partial class EndpointTests(DefaultSimulator simulator) : IClassFi
         var first = data[0].GetProperty("embedding").EnumerateArray().Select(e => e.GetSingle()).ToArray();
         Assert.Equal(16, first.Length);
         Assert.Equal(1.0, Math.Sqrt(first.Sum(x => (double)x * x)), 3);
-        Assert.NotEqual(first, data[1].GetProperty("embedding").EnumerateArray().Select(e => e.GetSingle()).ToArray());
+        Assert.NotEqual(first, [.. data[1].GetProperty("embedding").EnumerateArray().Select(e => e.GetSingle())]);
 
         using var encoded = await PostJsonAsync("/v1/embeddings", """{"model":"sim-model","input":"first text","encoding_format":"base64"}""");
         var bytes = Convert.FromBase64String(encoded.RootElement.GetProperty("data")[0].GetProperty("embedding").GetString()!);
@@ -300,4 +300,7 @@ public sealed partial class EndpointTests(DefaultSimulator simulator) : IClassFi
 
     [GeneratedRegex("""^\{"id":"chatcmpl-[0-9a-f]{32}","object":"chat.completion","created":\d+,"model":"sim-model","choices":\[\{"index":0,"message":\{"role":"assistant","content":"(?<content>[a-z]+( [a-z]+)*)"\},"logprobs":null,"finish_reason":"(?<finish>stop|length)"\}\],"usage":\{"prompt_tokens":(?<prompt>\d+),"total_tokens":(?<total>\d+),"completion_tokens":(?<completion>\d+)\}\}$""")]
     private static partial Regex ChatBody();
+
+    [GeneratedRegex("chatcmpl-[0-9a-f]+")]
+    private static partial Regex ChunkId();
 }

@@ -43,6 +43,16 @@ public sealed class FaultTests
     }
 
     [Fact]
+    public async Task ConfiguredFaultAppliesUnlessTheRequestNamesItsOwn()
+    {
+        await using var host = await SimulatorHost.StartAsync("--fault", "error=503");
+        using var faulted = await host.Client.SendAsync(SimulatorHost.Post("/v1/completions", """{"prompt":"x"}"""), Cancel);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, faulted.StatusCode);
+        using var healthy = await host.Client.SendAsync(SimulatorHost.Post("/v1/completions", """{"prompt":"x"}""", ("x-sim-fault", "none")), Cancel);
+        Assert.Equal(HttpStatusCode.OK, healthy.StatusCode);
+    }
+
+    [Fact]
     public async Task HangAfterHoldsTheSlotUntilTheClientLeaves()
     {
         await using var host = await SimulatorHost.StartAsync();

@@ -39,6 +39,7 @@ public sealed class StartupTests
     [InlineData("--max-concurrency", "0", "Simulator:MaxConcurrency")]
     [InlineData("--ttft-ms", "soon", "Simulator:TtftMs")]
     [InlineData("--tokens-per-second", "-5", "Simulator:TokensPerSecond")]
+    [InlineData("--tokens-per-second", "0.001", "Simulator:TokensPerSecond")]
     [InlineData("--fault", "explode", "Simulator:Fault")]
     [InlineData("--model", " , ", "Simulator:Model")]
     public async Task InvalidOptionRefusesToStartNamingTheSetting(string option, string value, string setting)

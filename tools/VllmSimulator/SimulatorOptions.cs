@@ -18,7 +18,7 @@ public sealed class SimulatorOptions
     [Range(0, 3_600_000)]
     public int TtftMs { get; set; }
 
-    /// <summary>Decode speed; 0 streams every token without any delay.</summary>
+    /// <summary>Decode speed; 0 streams every token without any delay, otherwise at least 0.01.</summary>
     [Range(0.0, 1_000_000.0)]
     public double TokensPerSecond { get; set; }
 

@@ -29,8 +29,6 @@ public sealed class SimulatorState
 
     public long ConnectionsActive => Interlocked.Read(ref _connectionsActive);
 
-    public ServedModel? FindModel(string name) => Models.FirstOrDefault(m => m.Name == name);
-
     internal static string[] ParseModelNames(string? names) =>
         (names ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
 

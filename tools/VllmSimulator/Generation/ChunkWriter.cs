@@ -33,7 +33,8 @@ internal readonly struct ChunkWriter
         var chat = kind == ApiKind.ChatCompletions;
         Span<byte> id = stackalloc byte[32 + ResponseIds.HexDigits];
         var idLength = ResponseIds.Write(chat ? ResponseIds.Chat : ResponseIds.Completion, id);
-        var prefix = new byte[64 + idLength + model.QuotedJsonName.Length + 40];
+        // 128 bytes hold the fixed JSON around id and model, and the timestamp.
+        var prefix = new byte[128 + idLength + model.QuotedJsonName.Length];
         var text = new ByteAppender(prefix);
         text.Append("data: {\"id\":\""u8);
         text.Append(id[..idLength]);

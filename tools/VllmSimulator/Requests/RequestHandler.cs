@@ -35,14 +35,15 @@ internal sealed class RequestHandler(
 
         var parsed = RequestParser.TryParse(read.Buffer, kind, state, out var request, out var error);
         body.AdvanceTo(read.Buffer.End);
-        var headerError = _defaults.WithHeaders(context.Request.Headers, out var settings);
-        if (!parsed || headerError is not null)
+        if (!parsed)
         {
-            await OpenAiErrors.Send(
-                context.Response,
-                parsed ? StatusCodes.Status400BadRequest : error.StatusCode,
-                parsed ? headerError! : error.Message,
-                parsed ? null : error.Param);
+            await OpenAiErrors.Send(context.Response, error.StatusCode, error.Message, error.Param);
+            return;
+        }
+
+        if (_defaults.WithHeaders(context.Request.Headers, out var settings) is { } headerError)
+        {
+            await OpenAiErrors.Send(context.Response, StatusCodes.Status400BadRequest, headerError);
             return;
         }
 

@@ -12,6 +12,9 @@ internal readonly record struct RequestSettings(TimeSpan TimeToFirstToken, doubl
     public const string OutputTokensHeader = "x-sim-output-tokens";
     public const string FaultHeader = "x-sim-fault";
 
+    /// <summary>Slowest non-zero decode speed: keeps every due time within what a timer can wait for.</summary>
+    public const double MinTokensPerSecond = 0.01;
+
     public bool HasDelays => TimeToFirstToken > TimeSpan.Zero || TokensPerSecond > 0;
 
     /// <summary>When token <paramref name="index"/> (0-based) is due, measured from the start of generation.</summary>
@@ -22,7 +25,7 @@ internal readonly record struct RequestSettings(TimeSpan TimeToFirstToken, doubl
     /// <summary>Options are validated at start-up, so the configured fault always parses here.</summary>
     public static RequestSettings FromOptions(SimulatorOptions options)
     {
-        FaultSpec.TryParse(options.Fault, out var fault);
+        _ = FaultSpec.TryParse(options.Fault, out var fault);
         return new RequestSettings(TimeSpan.FromMilliseconds(options.TtftMs), options.TokensPerSecond, options.OutputTokens, fault);
     }
 
@@ -42,9 +45,9 @@ internal readonly record struct RequestSettings(TimeSpan TimeToFirstToken, doubl
 
         if (headers.TryGetValue(TokensPerSecondHeader, out var tps))
         {
-            if (!double.TryParse(tps, NumberStyles.Float, CultureInfo.InvariantCulture, out var rate) || !(rate is >= 0 and <= 1_000_000))
+            if (!double.TryParse(tps, NumberStyles.Float, CultureInfo.InvariantCulture, out var rate) || !IsValidRate(rate))
             {
-                return Invalid(TokensPerSecondHeader, tps, "a number from 0 to 1000000");
+                return Invalid(TokensPerSecondHeader, tps, RateExpectation);
             }
 
             settings = settings with { TokensPerSecond = rate };
@@ -72,6 +75,10 @@ internal readonly record struct RequestSettings(TimeSpan TimeToFirstToken, doubl
 
         return null;
     }
+
+    public const string RateExpectation = "0 (no delay) or a number from 0.01 to 1000000";
+
+    public static bool IsValidRate(double tokensPerSecond) => tokensPerSecond == 0 || tokensPerSecond is >= MinTokensPerSecond and <= 1_000_000;
 
     private static string Invalid(string header, StringValues value, string expected) =>
         $"Header {header}: '{value}' is not valid; expected {expected}.";

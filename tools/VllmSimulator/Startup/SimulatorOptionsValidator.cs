@@ -1,11 +1,13 @@
 using LlmAspire.VllmSimulator.Faults;
+using LlmAspire.VllmSimulator.Requests;
 using Microsoft.Extensions.Options;
 
 namespace LlmAspire.VllmSimulator.Startup;
 
 /// <summary>
-/// Checks what attributes cannot: the fault syntax and the model name list. Ranges and types are checked by
-/// ServiceDefaults' configuration checker; both refuse to start the host with a message naming the key.
+/// Checks what attributes cannot: the fault syntax, the gap between 0 and the slowest decode speed, and the model
+/// name list. ServiceDefaults' configuration checker covers types and ranges; both refuse to start the host with a
+/// message naming the key.
 /// </summary>
 internal sealed class SimulatorOptionsValidator : IValidateOptions<SimulatorOptions>
 {
@@ -15,6 +17,11 @@ internal sealed class SimulatorOptionsValidator : IValidateOptions<SimulatorOpti
         if (!FaultSpec.TryParse(options.Fault, out _))
         {
             errors.Add($"{SimulatorOptions.SectionName}:Fault = '{options.Fault}' is not a fault; expected {FaultSpec.Syntax}.");
+        }
+
+        if (!RequestSettings.IsValidRate(options.TokensPerSecond))
+        {
+            errors.Add($"{SimulatorOptions.SectionName}:TokensPerSecond = '{options.TokensPerSecond}' is out of range; expected {RequestSettings.RateExpectation}.");
         }
 
         var names = SimulatorState.ParseModelNames(options.Model);
