@@ -5,34 +5,28 @@ using static LlmAspire.Gateway.Tests.Infrastructure.OpenAiRequests;
 
 namespace LlmAspire.Gateway.Tests;
 
-public sealed class ForwardingTests : IAsyncLifetime
+public sealed class ForwardingTests() : SimulatedModelTests("m", ["--output-tokens", "12"])
 {
     private const string ChatAnswer = "{\"object\":\"chat.completion\",\"choices\":[]}";
 
-    private SimulatorServer simulator = null!;
-    private GatewayServer gateway = null!;
     private HttpClient direct = null!;
 
-    private static CancellationToken Token => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync()
+    public override async ValueTask InitializeAsync()
     {
-        simulator = await SimulatorServer.StartAsync("m", "--output-tokens", "12");
-        gateway = await GatewayServer.StartAsync("m", simulator.BaseAddress);
-        direct = new HttpClient { BaseAddress = simulator.BaseAddress };
+        await base.InitializeAsync();
+        direct = new HttpClient { BaseAddress = Simulator.BaseAddress };
     }
 
-    public async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
         direct.Dispose();
-        await gateway.DisposeAsync();
-        await simulator.DisposeAsync();
+        await base.DisposeAsync();
     }
 
     [Fact]
     public async Task Chat_completion_is_the_model_servers_answer()
     {
-        using var viaGateway = await gateway.Client.SendAsync(Chat("m", prompt: "hello there"), Token);
+        using var viaGateway = await Gateway.Client.SendAsync(Chat("m", prompt: "hello there"), Token);
         using var viaDirect = await direct.SendAsync(Chat("m", prompt: "hello there"), Token);
 
         Assert.Equal(HttpStatusCode.OK, viaGateway.StatusCode);
@@ -45,7 +39,7 @@ public sealed class ForwardingTests : IAsyncLifetime
     [Fact]
     public async Task Streamed_chat_is_forwarded_event_for_event()
     {
-        using var viaGateway = await gateway.Client.SendAsync(Chat("m", stream: true, extra: new { stream_options = new { include_usage = true } }), HttpCompletionOption.ResponseHeadersRead, Token);
+        using var viaGateway = await Gateway.Client.SendAsync(Chat("m", stream: true, extra: new { stream_options = new { include_usage = true } }), HttpCompletionOption.ResponseHeadersRead, Token);
         using var viaDirect = await direct.SendAsync(Chat("m", stream: true, extra: new { stream_options = new { include_usage = true } }), HttpCompletionOption.ResponseHeadersRead, Token);
 
         Assert.Equal("text/event-stream", viaGateway.Content.Headers.ContentType?.MediaType);
@@ -59,10 +53,10 @@ public sealed class ForwardingTests : IAsyncLifetime
     [Fact]
     public async Task Usage_chunk_the_gateway_asked_for_is_not_shown_to_a_client_that_did_not()
     {
-        using var response = await gateway.Client.SendAsync(Chat("m", stream: true), HttpCompletionOption.ResponseHeadersRead, Token);
+        using var response = await Gateway.Client.SendAsync(Chat("m", stream: true), HttpCompletionOption.ResponseHeadersRead, Token);
         var events = await ReadEventsAsync(response, Token);
 
-        using var whole = await gateway.Client.SendAsync(Chat("m"), Token);
+        using var whole = await Gateway.Client.SendAsync(Chat("m"), Token);
         var answer = (string?)JsonNode.Parse(await whole.Content.ReadAsStringAsync(Token))!["choices"]![0]!["message"]!["content"];
 
         Assert.Equal("[DONE]", events[^1]);
@@ -73,11 +67,11 @@ public sealed class ForwardingTests : IAsyncLifetime
     [Fact]
     public async Task Token_usage_and_time_to_first_token_are_measured_whether_or_not_the_client_asked_for_usage()
     {
-        using var metrics = new MetricRecorder(gateway.Services, "gen_ai.client.token.usage", "gen_ai.server.time_to_first_token", "gen_ai.client.operation.duration");
+        using var metrics = new MetricRecorder(Gateway.Services, "gen_ai.client.token.usage", "gen_ai.server.time_to_first_token", "gen_ai.client.operation.duration");
 
-        using var streamed = await gateway.Client.SendAsync(Chat("m", stream: true), HttpCompletionOption.ResponseHeadersRead, Token);
+        using var streamed = await Gateway.Client.SendAsync(Chat("m", stream: true), HttpCompletionOption.ResponseHeadersRead, Token);
         await ReadEventsAsync(streamed, Token);
-        using var whole = await gateway.Client.SendAsync(Chat("m"), Token);
+        using var whole = await Gateway.Client.SendAsync(Chat("m"), Token);
         var usage = JsonNode.Parse(await whole.Content.ReadAsStringAsync(Token))!["usage"]!;
         // The gateway records a request just after its last byte reaches the client.
         await AdmissionTests.WaitUntilAsync(() => metrics.Select("gen_ai.client.operation.duration").Count == 2);
@@ -91,13 +85,13 @@ public sealed class ForwardingTests : IAsyncLifetime
     [Fact]
     public async Task Completions_and_embeddings_are_forwarded()
     {
-        using var completion = await gateway.Client.SendAsync(Post("/v1/completions", """{"model":"m","prompt":"Once upon a time","max_tokens":5}"""), Token);
+        using var completion = await Gateway.Client.SendAsync(Post("/v1/completions", """{"model":"m","prompt":"Once upon a time","max_tokens":5}"""), Token);
         Assert.Equal(HttpStatusCode.OK, completion.StatusCode);
         var completionBody = JsonNode.Parse(await completion.Content.ReadAsStringAsync(Token))!;
         Assert.Equal("text_completion", (string?)completionBody["object"]);
         Assert.Equal(5, (int)completionBody["usage"]!["completion_tokens"]!);
 
-        using var embedding = await gateway.Client.SendAsync(Post("/v1/embeddings", """{"model":"m","input":["a b","c"]}"""), Token);
+        using var embedding = await Gateway.Client.SendAsync(Post("/v1/embeddings", """{"model":"m","input":["a b","c"]}"""), Token);
         Assert.Equal(HttpStatusCode.OK, embedding.StatusCode);
         var embeddingBody = JsonNode.Parse(await embedding.Content.ReadAsStringAsync(Token))!;
         Assert.Equal(2, embeddingBody["data"]!.AsArray().Count);
@@ -106,7 +100,7 @@ public sealed class ForwardingTests : IAsyncLifetime
     [Fact]
     public async Task Models_lists_the_routed_models()
     {
-        var body = JsonNode.Parse(await gateway.Client.GetStringAsync("/v1/models", Token))!;
+        var body = JsonNode.Parse(await Gateway.Client.GetStringAsync("/v1/models", Token))!;
 
         Assert.Equal("list", (string?)body["object"]);
         Assert.Equal(["m"], body["data"]!.AsArray().Select(model => (string?)model!["id"]));

@@ -6,27 +6,10 @@ using OpenAI.Chat;
 namespace LlmAspire.Gateway.Tests;
 
 /// <summary>The official OpenAI .NET SDK pointed at the gateway works as it does against OpenAI.</summary>
-public sealed class OpenAiSdkTests : IAsyncLifetime
+public sealed class OpenAiSdkTests() : SimulatedModelTests("llama", ["--output-tokens", "20"])
 {
-    private SimulatorServer simulator = null!;
-    private GatewayServer gateway = null!;
-
-    private static CancellationToken Token => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync()
-    {
-        simulator = await SimulatorServer.StartAsync("llama", "--output-tokens", "20");
-        gateway = await GatewayServer.StartAsync("llama", simulator.BaseAddress);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await gateway.DisposeAsync();
-        await simulator.DisposeAsync();
-    }
-
     private ChatClient Client(string model) =>
-        new(model, new ApiKeyCredential("not-checked-yet"), new OpenAIClientOptions { Endpoint = new Uri(gateway.BaseAddress, "/v1") });
+        new(model, new ApiKeyCredential("not-checked-yet"), new OpenAIClientOptions { Endpoint = new Uri(Gateway.BaseAddress, "/v1") });
 
     [Fact]
     public async Task Chat_completion()

@@ -6,25 +6,9 @@ using static LlmAspire.Gateway.Tests.Infrastructure.OpenAiRequests;
 namespace LlmAspire.Gateway.Tests;
 
 /// <summary>A model server that fails or stalls mid-stream gives the client an error event and a cleanly ended stream.</summary>
-public sealed class StreamFailureTests : IAsyncLifetime
+public sealed class StreamFailureTests()
+    : SimulatedModelTests("m", ["--output-tokens", "10"], ("StreamIdleTimeout", "00:00:00.500"), ("FirstByteTimeout", "00:00:01"))
 {
-    private SimulatorServer simulator = null!;
-    private GatewayServer gateway = null!;
-
-    private static CancellationToken Token => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync()
-    {
-        simulator = await SimulatorServer.StartAsync("m", "--output-tokens", "10");
-        gateway = await GatewayServer.StartAsync("m", simulator.BaseAddress, ("StreamIdleTimeout", "00:00:00.500"), ("FirstByteTimeout", "00:00:01"));
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await gateway.DisposeAsync();
-        await simulator.DisposeAsync();
-    }
-
     [Fact]
     public async Task Server_crash_mid_stream_ends_with_an_error_event_and_done()
     {
@@ -42,7 +26,7 @@ public sealed class StreamFailureTests : IAsyncLifetime
 
         Assert.Equal("upstream_timeout", ErrorCode(events[^2]));
         Assert.Equal("[DONE]", events[^1]);
-        await AdmissionTests.WaitUntilAsync(() => simulator.State.Running == 0 && gateway.Queue("m").InFlight == 0);
+        await AdmissionTests.WaitUntilAsync(() => Simulator.State.Running == 0 && Gateway.Queue("m").InFlight == 0);
     }
 
     [Fact]
@@ -57,17 +41,17 @@ public sealed class StreamFailureTests : IAsyncLifetime
     [Fact]
     public async Task No_answer_within_the_first_byte_timeout_is_504()
     {
-        using var response = await gateway.Client.SendAsync(Chat("m", headers: ("x-sim-fault", "hang")), Token);
+        using var response = await Gateway.Client.SendAsync(Chat("m", headers: ("x-sim-fault", "hang")), Token);
 
         Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
         Assert.Equal("upstream_timeout", (string?)(await ErrorAsync(response))["code"]);
-        await AdmissionTests.WaitUntilAsync(() => simulator.State.Running == 0);
+        await AdmissionTests.WaitUntilAsync(() => Simulator.State.Running == 0);
     }
 
     [Fact]
     public async Task Error_status_from_the_server_is_passed_through()
     {
-        using var response = await gateway.Client.SendAsync(Chat("m", headers: ("x-sim-fault", "error=503")), Token);
+        using var response = await Gateway.Client.SendAsync(Chat("m", headers: ("x-sim-fault", "error=503")), Token);
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         await ErrorAsync(response);
@@ -98,7 +82,7 @@ public sealed class StreamFailureTests : IAsyncLifetime
 
     private async Task<List<string>> StreamAsync(params (string Name, string Value)[] headers)
     {
-        using var response = await gateway.Client.SendAsync(Chat("m", stream: true, headers: headers), HttpCompletionOption.ResponseHeadersRead, Token);
+        using var response = await Gateway.Client.SendAsync(Chat("m", stream: true, headers: headers), HttpCompletionOption.ResponseHeadersRead, Token);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         // Reading to the end without an exception is the point: the stream is ended, not cut.
         return await ReadEventsAsync(response, Token);
