@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace LlmAspire.Bench.Infrastructure;
+
+/// <summary>Starts the servers a scenario measures, from the Release builds in the repository, on free loopback ports.</summary>
+public sealed class Servers(string repositoryRoot, string workDirectory, CancellationToken cancellation)
+{
+    private static readonly Dictionary<string, string> QuietLogs = new() { ["Logging__LogLevel__Default"] = "Warning" };
+
+    public string WorkDirectory { get; } = workDirectory;
+
+    /// <summary>The simulator serving <paramref name="model"/>, with extra switches such as <c>--tokens-per-second</c>.</summary>
+    public Task<ServerProcess> StartSimulatorAsync(string name, string model, params string[] switches)
+    {
+        var address = LoopbackAddress();
+        return ServerProcess.StartAsync(name, "dotnet",
+            [Dll("tools/VllmSimulator", "VllmSimulator"), "--urls", address.ToString(), "--model", model, .. switches],
+            address, "/health", WorkDirectory, QuietLogs, cancellation);
+    }
+
+    /// <summary>The gateway with each model routed to its server, admission limits far above the benchmark's load.</summary>
+    public Task<ServerProcess> StartGatewayAsync(IReadOnlyDictionary<string, Uri> models)
+    {
+        var address = LoopbackAddress();
+        var environment = new Dictionary<string, string>(QuietLogs);
+        foreach (var (model, endpoint) in models)
+        {
+            environment[$"Gateway__Models__{model}__Endpoint"] = endpoint.ToString();
+            environment[$"Gateway__Models__{model}__MaxConcurrent"] = "512";
+            environment[$"Gateway__Models__{model}__MaxQueue"] = "4096";
+        }
+
+        return ServerProcess.StartAsync("gateway", "dotnet",
+            [Dll("Gateway.Api", "Gateway.Api"), "--urls", address.ToString()],
+            address, "/health", WorkDirectory, environment, cancellation);
+    }
+
+    /// <summary>
+    /// nginx as the reference proxy, one listener per upstream: HTTP/1.1 with upstream keep-alive, no buffering (so
+    /// streams pass through as they come), no access log, connections never retired by request count.
+    /// </summary>
+    public async Task<(ServerProcess Process, IReadOnlyDictionary<string, Uri> Addresses)> StartNginxAsync(IReadOnlyDictionary<string, Uri> upstreams)
+    {
+        var directory = Path.Combine(WorkDirectory, "nginx");
+        Directory.CreateDirectory(Path.Combine(directory, "logs"));
+        var addresses = upstreams.Keys.ToDictionary(name => name, _ => LoopbackAddress());
+        var config = new StringBuilder($$"""
+            worker_processes 2;
+            error_log {{directory}}/logs/error.log warn;
+            pid {{directory}}/nginx.pid;
+            events { worker_connections 4096; }
+            http {
+              access_log off;
+              keepalive_requests 1000000;
+              client_body_temp_path {{directory}}/body;
+              proxy_temp_path {{directory}}/proxy;
+              fastcgi_temp_path {{directory}}/fastcgi;
+              uwsgi_temp_path {{directory}}/uwsgi;
+              scgi_temp_path {{directory}}/scgi;
+
+            """);
+        foreach (var (name, upstream) in upstreams)
+        {
+            config.Append($$"""
+                  upstream {{name}} {
+                    server {{upstream.Host}}:{{upstream.Port}};
+                    keepalive 64;
+                    keepalive_requests 1000000;
+                  }
+                  server {
+                    listen {{addresses[name].Host}}:{{addresses[name].Port}};
+                    location / {
+                      proxy_pass http://{{name}};
+                      proxy_http_version 1.1;
+                      proxy_set_header Connection "";
+                      proxy_buffering off;
+                      proxy_read_timeout 1h;
+                    }
+                  }
+
+                """);
+        }
+
+        config.Append("}\n");
+        var configPath = Path.Combine(directory, "nginx.conf");
+        await File.WriteAllTextAsync(configPath, config.ToString(), cancellation);
+
+        var nginx = await ServerProcess.StartAsync("nginx", "nginx",
+            ["-p", directory, "-c", configPath, "-g", "daemon off;"], addresses.Values.First(), "/health", WorkDirectory, null, cancellation);
+        return (nginx, addresses);
+    }
+
+    /// <summary>The first line a command prints (e.g. <c>nginx -v</c>), or "not found".</summary>
+    public static string FirstLine(string fileName, params string[] arguments)
+    {
+        try
+        {
+            using var process = Process.Start(new ProcessStartInfo(fileName, arguments) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+            var error = process.StandardError.ReadToEndAsync();
+            var text = process.StandardOutput.ReadToEnd() + error.Result;
+            process.WaitForExit();
+            return text.Trim().Split('\n')[0].Trim();
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return "not found";
+        }
+    }
+
+    private static Uri LoopbackAddress() => new($"http://127.0.0.1:{ServerProcess.FreePort()}");
+
+    private string Dll(string project, string assembly)
+    {
+        var path = Path.Combine(repositoryRoot, project, "bin", "Release", "net10.0", assembly + ".dll");
+        return File.Exists(path) ? path : throw new FileNotFoundException($"Build {project} in Release first (eng/bench.sh does).", path);
+    }
+}
