@@ -7,7 +7,7 @@ namespace LlmAspire.Bench;
 /// </summary>
 public sealed record BenchSettings(string Name, int Rounds, TimeSpan Measure, TimeSpan Settle, TimeSpan Warmup)
 {
-    public static BenchSettings Full { get; } = new("full", 5, TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(3));
+    public static BenchSettings Full { get; } = new("full", 6, TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(3));
 
     public static BenchSettings Quick { get; } = new("quick", 2, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(0.25), TimeSpan.FromSeconds(1));
 }
