@@ -19,7 +19,7 @@ fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 for project in tools/VllmSimulator Gateway.Api tools/Bench; do
-  dotnet build "$project" -c Release --nologo -v quiet -clp:ErrorsOnly
+  dotnet build "$project" -c Release --nologo -v quiet "-clp:ErrorsOnly;NoSummary"
 done
 
 out=docs/benchmarks.md
