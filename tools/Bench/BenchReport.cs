@@ -12,9 +12,11 @@ public sealed class BenchReport(BenchSettings settings, string repositoryRoot)
 {
     private readonly List<(string Title, ScenarioResult Result)> sections = [];
     private readonly DateTime started = DateTime.UtcNow;
-    private readonly string loadAtStart = LoadAverage();
 
     public int FailedRequests => sections.Sum(section => section.Result.FailedRequests);
+
+    /// <summary>CPU busy (%) with none of the benchmark's servers running, just before and just after the run.</summary>
+    public (double Before, double After) CpuBusyWithoutServers { get; set; } = (double.NaN, double.NaN);
 
     public void Add(string title, ScenarioResult result) => sections.Add((title, result));
 
@@ -37,7 +39,7 @@ public sealed class BenchReport(BenchSettings settings, string repositoryRoot)
         text.AppendLine($"- date: {started.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)} UTC, commit {Git("rev-parse", "--short", "HEAD")}{(Git("status", "--porcelain", "--", "Gateway.Api", "ServiceDefaults", "tools/VllmSimulator", "tools/Bench").Length > 0 ? " (with local changes)" : "")}");
         text.AppendLine($"- machine: {Environment.ProcessorCount} cores ({CpuModel()}), {MemoryGiB()} GiB memory, {RuntimeInformation.OSDescription}");
         text.AppendLine($"- software: .NET {Environment.Version}, {Servers.FirstLine("nginx", "-v")}");
-        text.AppendLine($"- load average (1 min) at start / end of the run: {loadAtStart} / {LoadAverage()} (anything else running on the machine adds noise)");
+        text.AppendLine($"- CPU busy before / after the run (1 s each, the benchmark's servers not running): {Percent(CpuBusyWithoutServers.Before)} / {Percent(CpuBusyWithoutServers.After)}; anything else running adds noise");
         text.AppendLine($"- {settings.Name} run: {settings.Rounds} rounds; each measurement {Seconds(settings.Measure)} s of closed-loop load after {Seconds(settings.Settle)} s unmeasured on the same target; {Seconds(settings.Warmup)} s warm-up per target and load first");
         text.AppendLine("- latency: from sending the request to reading the last byte of the response; TTFT: from sending the request to");
         text.AppendLine("  reading the first event with a token (not the assistant-role event); gap: between reads that completed consecutive token events");
@@ -67,17 +69,7 @@ public sealed class BenchReport(BenchSettings settings, string repositoryRoot)
 
     private static string CpuModel() => ReadField("/proc/cpuinfo", "model name") ?? RuntimeInformation.ProcessArchitecture.ToString();
 
-    private static string LoadAverage()
-    {
-        try
-        {
-            return File.ReadAllText("/proc/loadavg").Split(' ')[0];
-        }
-        catch (IOException)
-        {
-            return "?";
-        }
-    }
+    private static string Percent(double value) => double.IsFinite(value) ? value.ToString("F0", CultureInfo.InvariantCulture) + " %" : "?";
 
     private static string MemoryGiB()
     {

@@ -35,11 +35,14 @@ var context = new BenchContext(new Servers(root, work, stopping.Token), settings
 var report = new BenchReport(settings, root);
 try
 {
+    var busyBefore = await MachineLoad.BusyPercentAsync(TimeSpan.FromSeconds(1), stopping.Token);
     foreach (var scenario in scenarios)
     {
         Console.WriteLine($"== {scenario.Title}");
         report.Add(scenario.Title, await scenario.RunAsync(context));
     }
+
+    report.CpuBusyWithoutServers = (busyBefore, await MachineLoad.BusyPercentAsync(TimeSpan.FromSeconds(1), stopping.Token));
 }
 catch (OperationCanceledException) when (stopping.IsCancellationRequested)
 {
