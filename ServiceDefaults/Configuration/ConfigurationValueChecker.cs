@@ -10,18 +10,19 @@ namespace LlmAspire.ServiceDefaults.Configuration;
 /// Checks the raw strings of a configuration section against the shape of an options type: every key must name a
 /// property, every value must parse as the property's type and fall inside its <see cref="RangeAttribute"/>, and
 /// <see cref="RequiredAttribute"/> properties must end up with a value. Messages name the key (and its environment
-/// variable spelling), the value and what is allowed.
+/// variable spelling), the value and what is allowed. Sub-sections listed in <c>ownedElsewhere</c> (bound by an options
+/// class of their own, e.g. <c>Gateway:Auth</c> inside <c>Gateway</c>) are left to that class's check.
 /// </summary>
 public static class ConfigurationValueChecker
 {
-    public static IReadOnlyList<string> Check(IConfigurationSection section, Type optionsType)
+    public static IReadOnlyList<string> Check(IConfigurationSection section, Type optionsType, IReadOnlySet<string>? ownedElsewhere = null)
     {
         var errors = new List<string>();
-        CheckObject(section, optionsType, errors);
+        CheckObject(section, optionsType, errors, ownedElsewhere ?? new HashSet<string>());
         return errors;
     }
 
-    private static void CheckObject(IConfigurationSection section, Type type, List<string> errors)
+    private static void CheckObject(IConfigurationSection section, Type type, List<string> errors, IReadOnlySet<string> ownedElsewhere)
     {
         var properties = type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .Where(p => p.CanWrite || IsCollection(p.PropertyType))
@@ -30,7 +31,7 @@ public static class ConfigurationValueChecker
 
         foreach (var child in section.GetChildren())
         {
-            if (!properties.ContainsKey(child.Key))
+            if (!properties.ContainsKey(child.Key) && !ownedElsewhere.Contains(child.Path))
             {
                 var value = child.Value is null ? "" : $" = '{child.Value}'";
                 errors.Add($"{Describe(child.Path)}{value} is not a known setting; known settings here: {string.Join(", ", properties.Keys.Order())}.");
@@ -47,11 +48,11 @@ public static class ConfigurationValueChecker
                 continue;
             }
 
-            CheckValue(child, property.PropertyType, property, errors);
+            CheckValue(child, property.PropertyType, property, errors, ownedElsewhere);
         }
     }
 
-    private static void CheckValue(IConfigurationSection section, Type type, PropertyInfo? property, List<string> errors)
+    private static void CheckValue(IConfigurationSection section, Type type, PropertyInfo? property, List<string> errors, IReadOnlySet<string> ownedElsewhere)
     {
         if (!section.Exists())
         {
@@ -63,7 +64,7 @@ public static class ConfigurationValueChecker
         {
             foreach (var entry in section.GetChildren())
             {
-                CheckValue(entry, dictionaryValueType, property: null, errors);
+                CheckValue(entry, dictionaryValueType, property: null, errors, ownedElsewhere);
             }
 
             return;
@@ -73,7 +74,7 @@ public static class ConfigurationValueChecker
         {
             foreach (var entry in section.GetChildren())
             {
-                CheckValue(entry, elementType, property, errors);
+                CheckValue(entry, elementType, property, errors, ownedElsewhere);
             }
 
             return;
@@ -81,7 +82,7 @@ public static class ConfigurationValueChecker
 
         if (!IsScalar(valueType))
         {
-            CheckObject(section, valueType, errors);
+            CheckObject(section, valueType, errors, ownedElsewhere);
             return;
         }
 
