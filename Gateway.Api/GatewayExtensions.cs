@@ -1,10 +1,16 @@
+using LlmAspire.Gateway.Admin;
 using LlmAspire.Gateway.Admission;
+using LlmAspire.Gateway.Authentication;
+using LlmAspire.Gateway.Caching;
 using LlmAspire.Gateway.Configuration;
 using LlmAspire.Gateway.Forwarding;
 using LlmAspire.Gateway.Inference;
+using LlmAspire.Gateway.Ledger;
 using LlmAspire.Gateway.Models;
 using LlmAspire.Gateway.OpenAi;
+using LlmAspire.Gateway.RateLimiting;
 using LlmAspire.Gateway.Routing;
+using LlmAspire.Gateway.Storage;
 using LlmAspire.Gateway.Telemetry;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -14,7 +20,10 @@ namespace LlmAspire.Gateway;
 
 public static class GatewayExtensions
 {
-    /// <summary>Registers the gateway's data plane: validated options, routing, admission, forwarding, telemetry.</summary>
+    /// <summary>
+    /// Registers the gateway's data plane (validated options, routing, admission, forwarding, telemetry) and what
+    /// knows callers and their usage: PostgreSQL storage, API keys, per-key limits, the usage ledger, the response cache.
+    /// </summary>
     public static IHostApplicationBuilder AddGateway(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -28,6 +37,13 @@ public static class GatewayExtensions
         services.AddSingleton<AdmissionQueues>();
         services.AddSingleton<UpstreamHttpClient>();
         services.AddSingleton<InferenceProxy>();
+
+        builder.AddGatewayStorage();
+        builder.AddApiKeys();
+        builder.AddKeyRateLimits();
+        builder.AddUsageLedger();
+        services.AddResponseCache();
+        services.AddSingleton<InferenceCache>();
         return builder;
     }
 
@@ -51,8 +67,14 @@ public static class GatewayExtensions
             _ => Task.CompletedTask,
         });
 
+        // Authenticate, then record (so the ledger also sees rate-limited requests), then limit.
+        app.UseApiKeys();
+        app.UseUsageLedger();
+        app.UseKeyRateLimits();
+
         app.MapModelsApi();
         app.MapInferenceApi();
+        app.MapAdminApi();
         return app;
     }
 }

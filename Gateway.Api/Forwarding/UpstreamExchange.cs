@@ -1,3 +1,4 @@
+using LlmAspire.Gateway.Caching;
 using LlmAspire.Gateway.Inference;
 using LlmAspire.Gateway.Routing;
 
@@ -38,6 +39,9 @@ public sealed class UpstreamExchange(ModelRoute route, InferenceOperation operat
     public long FirstByteTimestamp { get; private set; }
 
     public TokenUsage? Usage { get; set; }
+
+    /// <summary>Receives a copy of the response body as it is read, when the answer is to be cached.</summary>
+    public ResponseCapture? Capture { get; set; }
 
     public UpstreamFailure Failure { get; set; }
 

@@ -96,6 +96,8 @@ internal sealed class UpstreamResponseStream : Stream
             }
 
             exchange.MarkFirstByte();
+            // The copy is taken before the usage chunk the client did not ask for is dropped: the cache keeps it.
+            exchange.Capture?.Append(buffer.Span.Slice(offset, read.Value));
             var length = offset + read.Value;
             length = eventStream ? TakeWholeEvents(buffer.Span, length) : ObserveTail(buffer.Span[..length]);
             if (length > 0)

@@ -6,9 +6,12 @@ public static class InferenceEndpoints
     public static IEndpointRouteBuilder MapInferenceApi(this IEndpointRouteBuilder endpoints)
     {
         var v1 = endpoints.MapGroup("/v1");
-        v1.MapPost("/chat/completions", (HttpContext context, InferenceProxy proxy) => proxy.HandleAsync(context, InferenceOperation.Chat));
-        v1.MapPost("/completions", (HttpContext context, InferenceProxy proxy) => proxy.HandleAsync(context, InferenceOperation.TextCompletion));
-        v1.MapPost("/embeddings", (HttpContext context, InferenceProxy proxy) => proxy.HandleAsync(context, InferenceOperation.Embeddings));
+        v1.MapPost("/chat/completions", (HttpContext context, InferenceProxy proxy) => proxy.HandleAsync(context, InferenceOperation.Chat))
+            .WithMetadata(new InferenceEndpointMetadata(InferenceOperation.Chat));
+        v1.MapPost("/completions", (HttpContext context, InferenceProxy proxy) => proxy.HandleAsync(context, InferenceOperation.TextCompletion))
+            .WithMetadata(new InferenceEndpointMetadata(InferenceOperation.TextCompletion));
+        v1.MapPost("/embeddings", (HttpContext context, InferenceProxy proxy) => proxy.HandleAsync(context, InferenceOperation.Embeddings))
+            .WithMetadata(new InferenceEndpointMetadata(InferenceOperation.Embeddings));
         return endpoints;
     }
 }

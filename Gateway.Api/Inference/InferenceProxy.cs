@@ -1,7 +1,9 @@
 using System.Runtime.InteropServices;
 using LlmAspire.Gateway.Admission;
+using LlmAspire.Gateway.Caching;
 using LlmAspire.Gateway.Configuration;
 using LlmAspire.Gateway.Forwarding;
+using LlmAspire.Gateway.Ledger;
 using LlmAspire.Gateway.OpenAi;
 using LlmAspire.Gateway.Routing;
 using LlmAspire.Gateway.Telemetry;
@@ -12,13 +14,14 @@ using Yarp.ReverseProxy.Forwarder;
 namespace LlmAspire.Gateway.Inference;
 
 /// <summary>
-/// The request path of an inference call: read and check the body, route by model, wait for admission, forward,
-/// record. Every early answer is an OpenAI-shaped error.
+/// The request path of an inference call: read and check the body, route by model, answer from the cache when it
+/// can, wait for admission, forward, record. Every early answer is an OpenAI-shaped error.
 /// </summary>
 internal sealed partial class InferenceProxy(
     IOptions<GatewayOptions> options,
     IModelRouteTable routes,
     AdmissionQueues admission,
+    InferenceCache cache,
     IHttpForwarder forwarder,
     UpstreamHttpClient upstream,
     GatewayMetrics metrics,
@@ -41,9 +44,16 @@ internal sealed partial class InferenceProxy(
             return;
         }
 
+        UsageRecord.For(context).Model = request.Model;
         if (!routes.TryGetRoute(request.Model, out var route))
         {
             await OpenAiError.ModelNotFound(request.Model).WriteAsync(context.Response);
+            return;
+        }
+
+        using var cached = await cache.BeginAsync(context, route.Id, operation, request, body.Value);
+        if (cached.IsServed)
+        {
             return;
         }
 
@@ -58,13 +68,13 @@ internal sealed partial class InferenceProxy(
             }
 
             metrics.Admitted(route.Id);
-            await ForwardAsync(context, route, operation, request, request.UpstreamBody(body.Value));
+            await ForwardAsync(context, route, operation, request, request.UpstreamBody(body.Value), cached);
         }
     }
 
-    private async Task ForwardAsync(HttpContext context, ModelRoute route, InferenceOperation operation, InferenceRequest request, ReadOnlyMemory<byte> upstreamBody)
+    private async Task ForwardAsync(HttpContext context, ModelRoute route, InferenceOperation operation, InferenceRequest request, ReadOnlyMemory<byte> upstreamBody, CacheTicket cached)
     {
-        var exchange = new UpstreamExchange(route, operation, request.Stream, request.ClientRequestedUsage, timeProvider);
+        var exchange = new UpstreamExchange(route, operation, request.Stream, request.ClientRequestedUsage, timeProvider) { Capture = cached.Capture };
         context.Features.Set(exchange);
         var bytes = MemoryMarshal.TryGetArray(upstreamBody, out var segment) ? segment : new ArraySegment<byte>(upstreamBody.ToArray());
         context.Request.Body = new MemoryStream(bytes.Array!, bytes.Offset, bytes.Count, writable: false);
@@ -88,6 +98,7 @@ internal sealed partial class InferenceProxy(
         }
 
         metrics.Completed(exchange, context.Response.StatusCode, activity);
+        await cached.CompleteAsync(context, exchange);
     }
 
     private async Task ReportForwardingErrorAsync(HttpContext context, UpstreamExchange exchange, ForwarderError error)

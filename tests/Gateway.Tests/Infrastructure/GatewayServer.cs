@@ -24,12 +24,17 @@ public sealed class GatewayServer : IAsyncDisposable
 
     public AdmissionQueue Queue(string model) => app.Services.GetRequiredService<AdmissionQueues>()[model];
 
-    /// <summary>Builds the gateway with the given configuration (keys as in appsettings, e.g. <c>Gateway:Models:m:Endpoint</c>).</summary>
+    /// <summary>
+    /// Builds the gateway with the given configuration (keys as in appsettings, e.g. <c>Gateway:Models:m:Endpoint</c>).
+    /// Authentication is turned off with its documented switch, since most tests run without PostgreSQL; tests of
+    /// API keys turn it back on in <paramref name="settings"/> (a later value wins).
+    /// </summary>
     public static WebApplication Build(IEnumerable<KeyValuePair<string, string>> settings) =>
         GatewayApplication.Create(
         [
             "--urls", "http://127.0.0.1:0",
             "--Logging:LogLevel:Default", "Warning",
+            "--Gateway:Auth:Enabled", "false",
             .. settings.SelectMany(setting => new[] { $"--{setting.Key}", setting.Value }),
         ]);
 

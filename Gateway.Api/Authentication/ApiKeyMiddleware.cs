@@ -1,0 +1,59 @@
+using LlmAspire.Gateway.OpenAi;
+using Microsoft.Extensions.Options;
+
+namespace LlmAspire.Gateway.Authentication;
+
+/// <summary>
+/// Authenticates every <c>/v1</c> request by its <c>Authorization: Bearer llma_…</c> key and attaches the
+/// <see cref="CallerIdentity"/>; anything else is answered with 401 in OpenAI's shape before a byte of the body is read.
+/// </summary>
+internal sealed class ApiKeyMiddleware(RequestDelegate next, IOptions<AuthOptions> options, ApiKeyAuthenticator authenticator)
+{
+    private static readonly TimeSpan UnavailableRetryAfter = TimeSpan.FromSeconds(5);
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        if (!options.Value.Enabled)
+        {
+            context.Features.Set(CallerIdentity.Anonymous);
+            await next(context);
+            return;
+        }
+
+        var presented = BearerToken(context.Request);
+        if (presented is null)
+        {
+            await Unauthorized(context, "You didn't provide an API key. Send it as 'Authorization: Bearer llma_…'.", "missing_api_key");
+            return;
+        }
+
+        var (outcome, caller) = await authenticator.AuthenticateAsync(presented, context.RequestAborted);
+        switch (outcome)
+        {
+            case AuthenticationOutcome.Valid:
+                context.Features.Set(caller);
+                await next(context);
+                break;
+            case AuthenticationOutcome.Unavailable:
+                await new OpenAiError(StatusCodes.Status503ServiceUnavailable, "API keys cannot be checked right now (the key store is unreachable).",
+                    "server_error", null, "auth_unavailable").WriteAsync(context.Response, UnavailableRetryAfter);
+                break;
+            default:
+                await Unauthorized(context, "Incorrect API key provided, or the key has been revoked.", "invalid_api_key");
+                break;
+        }
+    }
+
+    /// <summary>The token of an <c>Authorization: Bearer</c> header, or null.</summary>
+    internal static string? BearerToken(HttpRequest request)
+    {
+        var header = request.Headers.Authorization.ToString();
+        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && header.Length > 7 ? header[7..].Trim() : null;
+    }
+
+    internal static Task Unauthorized(HttpContext context, string message, string code)
+    {
+        context.Response.Headers.WWWAuthenticate = "Bearer";
+        return new OpenAiError(StatusCodes.Status401Unauthorized, message, "invalid_request_error", null, code).WriteAsync(context.Response);
+    }
+}

@@ -1,0 +1,251 @@
+using System.Text.Json;
+using LlmAspire.Cache;
+using LlmAspire.Gateway.Authentication;
+using LlmAspire.Gateway.Forwarding;
+using LlmAspire.Gateway.Inference;
+using LlmAspire.Gateway.Ledger;
+
+namespace LlmAspire.Gateway.Caching;
+
+/// <summary>
+/// The cache step of the request path, between routing and admission. Deterministic requests (or forced ones) are
+/// looked up by their canonical key within the caller's tenant (or the model's shared scope); a hit is answered here,
+/// as JSON or replayed as a stream, without a queue slot. Concurrent identical misses elect one leader, which calls
+/// the model while its answer is copied; the others wait for that answer and are served it as hits. Every answer
+/// carries <c>x-cache: hit|miss|bypass</c> once the cache is configured.
+/// </summary>
+internal sealed class InferenceCache(ResponseCache cache, RedisConnection redis, CacheMetrics metrics)
+{
+    // A streamed answer's events are several times the size of the completion object they assemble into.
+    private const int StreamCaptureFactor = 8;
+
+    public async ValueTask<CacheTicket> BeginAsync(HttpContext context, string model, InferenceOperation operation, InferenceRequest request, ReadOnlyMemory<byte> body)
+    {
+        var policy = cache.PolicyFor(model);
+        if (!cache.IsConfigured || !policy.Enabled)
+        {
+            return CacheTicket.Uncached;
+        }
+
+        var directive = CacheHeaders.Parse(context.Request.Headers[CacheHeaders.RequestHeader]);
+        if (directive == CacheDirective.Bypass)
+        {
+            return Bypass(context, model, "requested");
+        }
+
+        var kind = Kind(operation);
+        var caller = context.Features.Get<CallerIdentity>() ?? CallerIdentity.Anonymous;
+        var entryKey = CacheRequest.Create(body.Span, kind, policy.Shared ? "shared" : $"tenant:{caller.Tenant}");
+        if (!entryKey.Deterministic && directive != CacheDirective.Force)
+        {
+            return Bypass(context, model, "not_deterministic");
+        }
+
+        var flight = cache.Flights.Join(entryKey.Key, out var leader);
+        if (!leader)
+        {
+            if (await flight.Result.WaitAsync(context.RequestAborted) is { } shared)
+            {
+                metrics.Coalesced(model);
+                await ServeAsync(context, model, kind, request, shared);
+                return CacheTicket.Served;
+            }
+
+            // The leader's answer could not be stored (failed, too large, Redis down): this request calls the model itself.
+            return redis.IsAvailable ? Miss(context, model) : Bypass(context, model, "redis_unavailable");
+        }
+
+        var ticket = new CacheTicket(cache, metrics, flight, entryKey.Key, model, kind, policy,
+            new ResponseCapture(request.Stream ? policy.MaxEntryBytes * StreamCaptureFactor : policy.MaxEntryBytes));
+        try
+        {
+            var (available, entry) = await cache.GetAsync(entryKey.Key);
+            if (!available)
+            {
+                ticket.Dispose();
+                return Bypass(context, model, "redis_unavailable");
+            }
+
+            if (entry is not null)
+            {
+                flight.Complete(entry);
+                await ServeAsync(context, model, kind, request, entry);
+                return CacheTicket.Served;
+            }
+        }
+        catch
+        {
+            ticket.Dispose();
+            throw;
+        }
+
+        Miss(context, model);
+        return ticket;
+    }
+
+    private async Task ServeAsync(HttpContext context, string model, CompletionKind kind, InferenceRequest request, byte[] entry)
+    {
+        metrics.Lookup(model, "hit");
+        var record = UsageRecord.For(context);
+        record.Cached = true;
+        record.CachedUsage = ReadUsage(entry);
+
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.Headers[CacheHeaders.ResponseHeader] = "hit";
+        byte[] body;
+        if (request.Stream && kind != CompletionKind.Embeddings)
+        {
+            response.ContentType = "text/event-stream";
+            response.Headers.CacheControl = "no-cache";
+            body = StreamReplay.ToServerSentEvents(entry, kind, request.ClientRequestedUsage);
+        }
+        else
+        {
+            response.ContentType = "application/json";
+            body = entry;
+        }
+
+        response.ContentLength = body.Length;
+        await response.Body.WriteAsync(body, context.RequestAborted);
+    }
+
+    private CacheTicket Bypass(HttpContext context, string model, string reason)
+    {
+        metrics.Lookup(model, "bypass", reason);
+        SetHeader(context, "bypass");
+        return CacheTicket.Uncached;
+    }
+
+    private CacheTicket Miss(HttpContext context, string model)
+    {
+        metrics.Lookup(model, "miss");
+        SetHeader(context, "miss");
+        return CacheTicket.Uncached;
+    }
+
+    /// <summary>Set when the response starts, so it survives an error answer that clears the headers.</summary>
+    private static void SetHeader(HttpContext context, string value) => context.Response.OnStarting(() =>
+    {
+        context.Response.Headers[CacheHeaders.ResponseHeader] = value;
+        return Task.CompletedTask;
+    });
+
+    private static CompletionKind Kind(InferenceOperation operation) => operation switch
+    {
+        InferenceOperation.Chat => CompletionKind.Chat,
+        InferenceOperation.TextCompletion => CompletionKind.Text,
+        _ => CompletionKind.Embeddings,
+    };
+
+    private static TokenUsage? ReadUsage(byte[] entry)
+    {
+        using var document = JsonDocument.Parse(entry);
+        return document.RootElement.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object
+            && TokenUsage.TryRead(JsonSerializer.SerializeToUtf8Bytes(usage), out var tokens)
+                ? tokens
+                : null;
+    }
+}
+
+/// <summary>
+/// What the cache step decided for one request. A leader's ticket carries the capture to fill while forwarding and
+/// must be completed or disposed whatever happens, or identical requests waiting on it would wait until they give up.
+/// </summary>
+internal sealed class CacheTicket : IDisposable
+{
+    public static readonly CacheTicket Uncached = new();
+    public static readonly CacheTicket Served = new() { IsServed = true };
+
+    private readonly ResponseCache? cache;
+    private readonly CacheMetrics? metrics;
+    private readonly SingleFlight<string, byte[]?>.Flight? flight;
+    private readonly string? key;
+    private readonly string? model;
+    private readonly CompletionKind kind;
+    private readonly ModelCachePolicy policy;
+
+    public CacheTicket(ResponseCache cache, CacheMetrics metrics, SingleFlight<string, byte[]?>.Flight flight, string key, string model,
+        CompletionKind kind, ModelCachePolicy policy, ResponseCapture capture)
+    {
+        this.cache = cache;
+        this.metrics = metrics;
+        this.flight = flight;
+        this.key = key;
+        this.model = model;
+        this.kind = kind;
+        this.policy = policy;
+        Capture = capture;
+    }
+
+    private CacheTicket()
+    {
+    }
+
+    /// <summary>True when the cache already answered the request.</summary>
+    public bool IsServed { get; private init; }
+
+    /// <summary>Where the forwarded answer is copied; null when it is not to be stored.</summary>
+    public ResponseCapture? Capture { get; }
+
+    /// <summary>Stores the forwarded answer if it is complete and successful, and hands it to the waiting requests.</summary>
+    public async Task CompleteAsync(HttpContext context, UpstreamExchange exchange)
+    {
+        if (flight is null || Capture is null)
+        {
+            return;
+        }
+
+        var entry = Entry(context, exchange, out var outcome);
+        flight.Complete(entry);
+        if (entry is not null)
+        {
+            outcome = await cache!.SetAsync(key!, entry, policy.Ttl) ? "stored" : "failed";
+        }
+
+        metrics!.Stored(model!, outcome);
+    }
+
+    public void Dispose() => flight?.Complete(null);
+
+    private byte[]? Entry(HttpContext context, UpstreamExchange exchange, out string outcome)
+    {
+        outcome = "not_cacheable";
+        if (context.Response.StatusCode != StatusCodes.Status200OK || exchange.Failure != UpstreamFailure.None || context.RequestAborted.IsCancellationRequested)
+        {
+            return null;
+        }
+
+        if (Capture!.Overflowed)
+        {
+            outcome = "too_large";
+            return null;
+        }
+
+        var entry = exchange.Streaming ? CompletionAssembler.FromServerSentEvents(Capture.Captured, kind) : Validated(Capture.Captured);
+        if (entry is not null && entry.Length > policy.MaxEntryBytes)
+        {
+            outcome = "too_large";
+            return null;
+        }
+
+        return entry;
+    }
+
+    /// <summary>A plain answer is stored as sent, if it is one whole JSON object that is not an error.</summary>
+    private static byte[]? Validated(ReadOnlySpan<byte> body)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(body);
+            using var document = JsonDocument.ParseValue(ref reader);
+            return document.RootElement.ValueKind == JsonValueKind.Object && !document.RootElement.TryGetProperty("error", out _)
+                ? body.ToArray()
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}

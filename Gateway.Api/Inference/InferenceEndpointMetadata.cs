@@ -1,0 +1,6 @@
+namespace LlmAspire.Gateway.Inference;
+
+/// <summary>
+/// Marks an endpoint that calls a model. Rate limits and the usage ledger apply to exactly these endpoints.
+/// </summary>
+public sealed record InferenceEndpointMetadata(InferenceOperation Operation);

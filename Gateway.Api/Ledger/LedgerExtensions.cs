@@ -1,0 +1,17 @@
+namespace LlmAspire.Gateway.Ledger;
+
+public static class LedgerExtensions
+{
+    /// <summary>Registers the usage ledger: the in-process queue, the spool and the background writer.</summary>
+    public static IHostApplicationBuilder AddUsageLedger(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddValidatedOptions<LedgerOptions>(LedgerOptions.SectionName);
+        builder.Services.AddSingleton<LedgerStore>();
+        builder.Services.AddSingleton<UsageLedger>();
+        builder.Services.AddHostedService<LedgerWriter>();
+        return builder;
+    }
+
+    /// <summary>Records every inference request in the ledger once it ends (after authentication, around rate limits).</summary>
+    public static IApplicationBuilder UseUsageLedger(this IApplicationBuilder app) => app.UseMiddleware<UsageLedgerMiddleware>();
+}

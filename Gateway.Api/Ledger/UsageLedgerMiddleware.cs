@@ -1,0 +1,52 @@
+using LlmAspire.Gateway.Authentication;
+using LlmAspire.Gateway.Forwarding;
+using LlmAspire.Gateway.Inference;
+
+namespace LlmAspire.Gateway.Ledger;
+
+/// <summary>
+/// Writes one ledger row for every inference request once it has ended, whatever its outcome: served, cached,
+/// rate-limited, rejected as malformed, failed upstream or abandoned by the client (status 499).
+/// </summary>
+internal sealed class UsageLedgerMiddleware(RequestDelegate next, UsageLedger ledger, TimeProvider timeProvider)
+{
+    private const int ClientClosedRequest = 499;
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        if (!ledger.Enabled || context.GetEndpoint()?.Metadata.GetMetadata<InferenceEndpointMetadata>() is not { } endpoint)
+        {
+            await next(context);
+            return;
+        }
+
+        var record = UsageRecord.For(context);
+        var occurredAt = timeProvider.GetUtcNow().UtcDateTime;
+        var started = timeProvider.GetTimestamp();
+        try
+        {
+            await next(context);
+        }
+        finally
+        {
+            var caller = context.Features.Get<CallerIdentity>() ?? CallerIdentity.Anonymous;
+            var exchange = context.Features.Get<UpstreamExchange>();
+            var usage = record.Usage(context);
+            var status = context.RequestAborted.IsCancellationRequested ? ClientClosedRequest : context.Response.StatusCode;
+            var timeToFirstToken = exchange is { Streaming: true, TimeToFirstByte: { } ttfb } ? ttfb.TotalMilliseconds : (double?)null;
+            ledger.Record(new UsageEntry(
+                record.RequestId,
+                occurredAt,
+                caller.KeyId,
+                caller.Tenant,
+                record.Model ?? "",
+                InferenceRequest.OperationName(endpoint.Operation),
+                usage?.InputTokens ?? 0,
+                usage?.OutputTokens ?? 0,
+                record.Cached,
+                status,
+                timeProvider.GetElapsedTime(started).TotalMilliseconds,
+                timeToFirstToken));
+        }
+    }
+}

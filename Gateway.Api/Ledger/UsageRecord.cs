@@ -1,0 +1,36 @@
+using LlmAspire.Gateway.Forwarding;
+
+namespace LlmAspire.Gateway.Ledger;
+
+/// <summary>
+/// What one inference request used, filled in along the request path (model once parsed, usage from the model server
+/// or from a cached answer) and read when it ends by the ledger and the rate limiter. Travels as a request feature.
+/// </summary>
+public sealed class UsageRecord
+{
+    /// <summary>Generated here, before the row is first written, so that writing it twice stores it once.</summary>
+    public Guid RequestId { get; } = Guid.CreateVersion7();
+
+    public string? Model { get; set; }
+
+    /// <summary>Usage of an answer served from the cache; forwarded answers report theirs on the upstream exchange.</summary>
+    public TokenUsage? CachedUsage { get; set; }
+
+    public bool Cached { get; set; }
+
+    /// <summary>The record of the current request, created on first use.</summary>
+    public static UsageRecord For(HttpContext context)
+    {
+        var record = context.Features.Get<UsageRecord>();
+        if (record is null)
+        {
+            record = new UsageRecord();
+            context.Features.Set(record);
+        }
+
+        return record;
+    }
+
+    /// <summary>Tokens the request consumed, from the cache or from the model server; null when nothing was answered.</summary>
+    public TokenUsage? Usage(HttpContext context) => Cached ? CachedUsage : context.Features.Get<UpstreamExchange>()?.Usage;
+}
