@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using System.Globalization;
+using Npgsql;
+
+namespace LlmAspire.Gateway.Tests.Infrastructure;
+
+/// <summary>
+/// A private PostgreSQL cluster (initdb + postgres) on a free 127.0.0.1 port in a temporary directory, trusting local
+/// connections. PostgreSQL refuses to run as root, so under root (CI) it runs as the <c>postgres</c> user that Debian's
+/// package creates. Tests can stop it (fast shutdown, by PID) and start it again on the same port and data.
+/// </summary>
+public sealed class PostgresServer : IAsyncDisposable
+{
+    private static readonly string[] BinaryDirectories = Directory.Exists("/usr/lib/postgresql")
+        ? [.. Directory.GetDirectories("/usr/lib/postgresql").OrderByDescending(d => int.TryParse(Path.GetFileName(d), out var v) ? v : 0).Select(d => Path.Combine(d, "bin"))]
+        : [];
+
+    private readonly string directory;
+    private readonly string data;
+    private Process? process;
+
+    private PostgresServer(string directory, int port)
+    {
+        this.directory = directory;
+        data = Path.Combine(directory, "data");
+        Port = port;
+    }
+
+    public int Port { get; }
+
+    public static async Task<PostgresServer> StartAsync()
+    {
+        var server = new PostgresServer(Directory.CreateTempSubdirectory("llmaspire-postgres-").FullName, NativeServer.FreePort());
+        if (NativeServer.IsRoot)
+        {
+            await NativeServer.RunAsync("chown", "postgres:postgres", server.directory);
+        }
+
+        var (initdb, arguments) = AsServerUser(NativeServer.Find("initdb", "postgresql", BinaryDirectories),
+            ["-D", server.data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions"]);
+        await NativeServer.RunAsync(initdb, arguments);
+        await server.RestartAsync();
+        return server;
+    }
+
+    /// <summary>A connection string for <paramref name="database"/> on this server.</summary>
+    public string ConnectionString(string database = "postgres") =>
+        $"Host=127.0.0.1;Port={Port};Username=postgres;Database={database};Timeout=5;Command Timeout=30";
+
+    /// <summary>Creates a fresh, empty database and returns its connection string.</summary>
+    public async Task<string> CreateDatabaseAsync()
+    {
+        var name = "test_" + Guid.NewGuid().ToString("N")[..16];
+        await using var connection = new NpgsqlConnection(ConnectionString());
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
+        await command.ExecuteNonQueryAsync();
+        return ConnectionString(name);
+    }
+
+    /// <summary>Starts the server (again, on the same port and data) and waits until it accepts connections.</summary>
+    public async Task RestartAsync()
+    {
+        var postgres = NativeServer.Find("postgres", "postgresql", BinaryDirectories);
+        var (fileName, arguments) = AsServerUser(postgres,
+        [
+            "-D", data, "-p", Port.ToString(CultureInfo.InvariantCulture), "-c", "listen_addresses=127.0.0.1",
+            "-c", $"unix_socket_directories={directory}", "-c", "max_connections=300", "-c", "fsync=off",
+        ]);
+        process = NativeServer.Start(fileName, arguments, Path.Combine(directory, "postgres.log"));
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!await AcceptsConnectionsAsync())
+        {
+            if (process.HasExited || DateTime.UtcNow > deadline)
+            {
+                throw new InvalidOperationException($"PostgreSQL did not start on port {Port}: {await File.ReadAllTextAsync(Path.Combine(directory, "postgres.log"))}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Stops the server by its PID with a fast shutdown (SIGINT): sessions are cut, data is kept.</summary>
+    public async Task StopAsync()
+    {
+        if (process is { HasExited: false } running)
+        {
+            NativeServer.Signal(running.Id, NativeServer.SigInt);
+            await NativeServer.WaitForExitAsync(running, TimeSpan.FromSeconds(60));
+        }
+
+        NpgsqlConnection.ClearAllPools();
+    }
+
+    public async Task<long> ScalarAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        process?.Dispose();
+        Directory.Delete(directory, recursive: true);
+    }
+
+    /// <summary>The command line that runs <paramref name="binary"/> as the server's user: itself, or through setpriv under root.</summary>
+    private static (string FileName, string[] Arguments) AsServerUser(string binary, string[] arguments) => NativeServer.IsRoot
+        ? ("setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", "--", binary, .. arguments])
+        : (binary, arguments);
+
+    private async Task<bool> AcceptsConnectionsAsync()
+    {
+        try
+        {
+            await using var connection = new NpgsqlConnection(ConnectionString() + ";Pooling=false");
+            await connection.OpenAsync();
+            return true;
+        }
+        catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
+        {
+            return false;
+        }
+    }
+}
