@@ -23,7 +23,8 @@ public sealed class Servers(string repositoryRoot, string workDirectory, Cancell
     public Task<ServerProcess> StartGatewayAsync(IReadOnlyDictionary<string, Uri> models)
     {
         var address = LoopbackAddress();
-        var environment = new Dictionary<string, string>(QuietLogs);
+        // The benchmark measures forwarding; API keys (on by default, and needing PostgreSQL) are turned off explicitly.
+        var environment = new Dictionary<string, string>(QuietLogs) { ["Gateway__Auth__Enabled"] = "false" };
         foreach (var (model, endpoint) in models)
         {
             environment[$"Gateway__Models__{model}__Endpoint"] = endpoint.ToString();
