@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
-# Benchmark entry point: installs nginx (the reference proxy) when missing, builds the simulator, the gateway and
-# the load generator in Release, runs tools/Bench and writes docs/benchmarks.md.
-#   eng/bench.sh           full run (about 5 minutes), writes docs/benchmarks.md
+# Benchmark entry point: installs nginx (the reference proxy), redis-server and PostgreSQL when missing, builds the
+# simulator, the gateway and the load generator in Release, runs tools/Bench and writes docs/benchmarks.md.
+#   eng/bench.sh           full run (about 10 minutes), writes docs/benchmarks.md
 #   eng/bench.sh --quick   smoke run (under a minute), writes artifacts/benchmarks-quick.md
 # Every server listens on 127.0.0.1 only and is stopped at the end (also on Ctrl+C).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v nginx >/dev/null 2>&1; then
+# The benchmark starts its own nginx, redis-server and PostgreSQL with generated settings; the packages' own services
+# are not used. Only what is missing is installed, with one update.
+missing=()
+command -v nginx >/dev/null 2>&1 || missing+=(nginx)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
-    echo "nginx is not installed: run this as root, or install Debian's nginx package first" >&2
+    echo "missing: ${missing[*]}: run this as root, or install these Debian packages first" >&2
     exit 1
   fi
   apt-get update
-  # The benchmark starts its own nginx with a generated configuration; the package's own service is not used.
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1

@@ -8,7 +8,7 @@ using LlmAspire.Bench.Scenarios;
 var settings = args.Contains("--quick") ? BenchSettings.Quick : BenchSettings.Full;
 var output = Option("--out");
 var root = Path.GetFullPath(Option("--repo") ?? Directory.GetCurrentDirectory());
-IScenario[] scenarios = [new ProxyOverhead()];
+IScenario[] scenarios = [new ProxyOverhead(), new ResponseCacheHits(), new LedgerOverhead()];
 
 using var stopping = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>

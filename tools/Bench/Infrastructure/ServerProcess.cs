@@ -39,9 +39,12 @@ public sealed class ServerProcess : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    /// <summary>Starts <paramref name="fileName"/> and waits until GET <paramref name="readyPath"/> answers 2xx.</summary>
+    /// <summary>
+    /// Starts <paramref name="fileName"/> and waits until GET <paramref name="readyPath"/> answers 2xx, or, for servers
+    /// that do not speak HTTP (null path), until its port accepts connections.
+    /// </summary>
     public static async Task<ServerProcess> StartAsync(
-        string name, string fileName, IEnumerable<string> arguments, Uri baseAddress, string readyPath, string logDirectory,
+        string name, string fileName, IEnumerable<string> arguments, Uri baseAddress, string? readyPath, string logDirectory,
         IReadOnlyDictionary<string, string>? environment, CancellationToken cancellation)
     {
         var logPath = Path.Combine(logDirectory, $"{name}.log");
@@ -95,7 +98,7 @@ public sealed class ServerProcess : IAsyncDisposable
         log.Dispose();
     }
 
-    private static async Task WaitUntilReadyAsync(ServerProcess server, string readyPath, CancellationToken cancellation)
+    private static async Task WaitUntilReadyAsync(ServerProcess server, string? readyPath, CancellationToken cancellation)
     {
         using var probe = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
         var deadline = Stopwatch.StartNew();
@@ -108,19 +111,26 @@ public sealed class ServerProcess : IAsyncDisposable
 
             try
             {
+                if (readyPath is null)
+                {
+                    using var tcp = new TcpClient();
+                    await tcp.ConnectAsync(server.BaseAddress.Host, server.BaseAddress.Port, cancellation);
+                    return;
+                }
+
                 using var response = await probe.GetAsync(readyPath, cancellation);
                 if (response.IsSuccessStatusCode)
                 {
                     return;
                 }
             }
-            catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException && !cancellation.IsCancellationRequested))
+            catch (Exception e) when (e is HttpRequestException or SocketException || (e is TaskCanceledException && !cancellation.IsCancellationRequested))
             {
             }
 
             if (deadline.Elapsed > TimeSpan.FromSeconds(60))
             {
-                throw new TimeoutException($"{server.Name} did not answer {readyPath} within 60 s; see {server.LogPath}.");
+                throw new TimeoutException($"{server.Name} did not answer {readyPath ?? "on its port"} within 60 s; see {server.LogPath}.");
             }
 
             await Task.Delay(100, cancellation);

@@ -19,8 +19,11 @@ public sealed class Servers(string repositoryRoot, string workDirectory, Cancell
             address, "/health", WorkDirectory, QuietLogs, cancellation);
     }
 
-    /// <summary>The gateway with each model routed to its server, admission limits far above the benchmark's load.</summary>
-    public Task<ServerProcess> StartGatewayAsync(IReadOnlyDictionary<string, Uri> models)
+    /// <summary>
+    /// The gateway with each model routed to its server, admission limits far above the benchmark's load, and any
+    /// further <paramref name="settings"/> (environment spelling, e.g. <c>ConnectionStrings__cache</c>).
+    /// </summary>
+    public Task<ServerProcess> StartGatewayAsync(IReadOnlyDictionary<string, Uri> models, IReadOnlyDictionary<string, string>? settings = null, string name = "gateway")
     {
         var address = LoopbackAddress();
         // The benchmark measures forwarding; API keys (on by default, and needing PostgreSQL) are turned off explicitly.
@@ -32,9 +35,52 @@ public sealed class Servers(string repositoryRoot, string workDirectory, Cancell
             environment[$"Gateway__Models__{model}__MaxQueue"] = "4096";
         }
 
-        return ServerProcess.StartAsync("gateway", "dotnet",
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            environment[key] = value;
+        }
+
+        return ServerProcess.StartAsync(name, "dotnet",
             [Dll("Gateway.Api", "Gateway.Api"), "--urls", address.ToString()],
             address, "/health", WorkDirectory, environment, cancellation);
+    }
+
+    /// <summary>A private redis-server without persistence; its connection string is <c>host:port</c> of the base address.</summary>
+    public Task<ServerProcess> StartRedisAsync()
+    {
+        var address = LoopbackAddress();
+        var directory = Directory.CreateDirectory(Path.Combine(WorkDirectory, "redis")).FullName;
+        return ServerProcess.StartAsync("redis", "redis-server",
+            ["--port", $"{address.Port}", "--bind", "127.0.0.1", "--dir", directory, "--save", "", "--appendonly", "no"],
+            address, readyPath: null, WorkDirectory, null, cancellation);
+    }
+
+    /// <summary>
+    /// A private PostgreSQL cluster in a temporary directory, trusting local connections; the gateway uses its
+    /// <c>postgres</c> database. PostgreSQL refuses to run as root, so under root it runs as Debian's <c>postgres</c> user.
+    /// </summary>
+    public async Task<(ServerProcess Process, string ConnectionString)> StartPostgresAsync()
+    {
+        var address = LoopbackAddress();
+        // Outside the work directory: that one is private to this user, and the server's user must reach its data.
+        var directory = Directory.CreateTempSubdirectory("llmaspire-bench-postgres-").FullName;
+        var data = Path.Combine(directory, "data");
+        var bin = Directory.GetDirectories("/usr/lib/postgresql").OrderByDescending(d => d, StringComparer.Ordinal).Select(d => Path.Combine(d, "bin")).First();
+        var root = Environment.UserName == "root";
+        (string, string[]) AsServerUser(string binary, params string[] arguments) =>
+            root ? ("setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", "--", binary, .. arguments]) : (binary, arguments);
+
+        if (root)
+        {
+            await RunAsync("chown", "postgres:postgres", directory);
+        }
+
+        var (initdb, initArguments) = AsServerUser(Path.Combine(bin, "initdb"), "-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "--no-instructions");
+        await RunAsync(initdb, initArguments);
+        var (postgres, arguments) = AsServerUser(Path.Combine(bin, "postgres"), "-D", data, "-p", $"{address.Port}",
+            "-c", "listen_addresses=127.0.0.1", "-c", $"unix_socket_directories={directory}");
+        var process = await ServerProcess.StartAsync("postgres", postgres, arguments, address, readyPath: null, WorkDirectory, null, cancellation);
+        return (process, $"Host=127.0.0.1;Port={address.Port};Username=postgres;Database=postgres");
     }
 
     /// <summary>
@@ -106,6 +152,18 @@ public sealed class Servers(string repositoryRoot, string workDirectory, Cancell
         catch (System.ComponentModel.Win32Exception)
         {
             return "not found";
+        }
+    }
+
+    private async Task RunAsync(string fileName, params string[] arguments)
+    {
+        using var process = Process.Start(new ProcessStartInfo(fileName, arguments) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var output = process.StandardOutput.ReadToEndAsync(cancellation);
+        var errors = process.StandardError.ReadToEndAsync(cancellation);
+        await process.WaitForExitAsync(cancellation);
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{fileName} {string.Join(' ', arguments)} failed: {await output}{await errors}");
         }
     }
 
