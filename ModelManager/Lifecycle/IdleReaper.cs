@@ -1,0 +1,32 @@
+using LlmAspire.ModelManager.Catalog;
+using Microsoft.Extensions.Options;
+
+namespace LlmAspire.ModelManager.Lifecycle;
+
+/// <summary>
+/// Stops ready models that nobody uses: no request in flight on any live gateway replica, and the last one ended
+/// longer ago than the model's idle timeout. A model with requests in flight is never stopped, however long they run.
+/// </summary>
+public sealed class IdleReaper(ModelFleet fleet, ActivityTracker activity, IOptions<ModelManagerOptions> options, TimeProvider timeProvider)
+    : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.IdleCheckInterval, timeProvider);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            await ReapAsync();
+        }
+    }
+
+    public async Task ReapAsync()
+    {
+        foreach (var model in fleet.Models.Values)
+        {
+            if (model.State == ModelState.Ready && activity.IsIdle(model.Id, model.Options.IdleTimeout))
+            {
+                await model.StopAsync($"idle for {model.Options.IdleTimeout}");
+            }
+        }
+    }
+}

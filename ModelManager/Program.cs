@@ -1,0 +1,3 @@
+using LlmAspire.ModelManager;
+
+await ModelManagerApplication.Create(args).RunAsync();
