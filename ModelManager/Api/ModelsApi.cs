@@ -19,8 +19,7 @@ public static class ModelsApi
     {
         var api = endpoints.MapGroup("/api").AddEndpointFilter(RequireToken);
 
-        api.MapGet("/models", (ModelFleet fleet, ActivityTracker activity) =>
-            Results.Json(new { version = fleet.Version, models = fleet.Models.Values.OrderBy(m => m.Id, StringComparer.Ordinal).Select(m => ModelView.Of(m, activity)) }));
+        api.MapGet("/models", (ModelFleet fleet, ActivityTracker activity) => Fleet(fleet, activity));
 
         api.MapGet("/models/{id}", (string id, ModelFleet fleet, ActivityTracker activity) =>
             fleet.Models.TryGetValue(id, out var model) ? Results.Json(ModelView.Of(model, activity)) : NotInCatalog(id));
@@ -81,11 +80,17 @@ public static class ModelsApi
                 await Task.WhenAny(fleet.Changed, Task.Delay(ChangeFeedWait, context.RequestAborted));
             }
 
-            return Results.Json(new { version = fleet.Version, models = fleet.Models.Values.OrderBy(m => m.Id, StringComparer.Ordinal).Select(m => ModelView.Of(m, activity)) });
+            return Fleet(fleet, activity);
         });
 
         return endpoints;
     }
+
+    private static IResult Fleet(ModelFleet fleet, ActivityTracker activity) => Results.Json(new
+    {
+        version = fleet.Version,
+        models = fleet.Models.Values.OrderBy(model => model.Id, StringComparer.Ordinal).Select(model => ModelView.Of(model, activity)),
+    });
 
     private static IResult NotInCatalog(string id) =>
         ApiError.Result(StatusCodes.Status404NotFound, $"Model '{id}' is not in the catalog.", "model_not_found");
