@@ -58,7 +58,7 @@ public sealed class ApiKeyAuthenticator(ApiKeyStore store, IOptions<AuthOptions>
     {
         var settings = options.Value;
         entries.TryGetValue(id, out var known);
-        if (known is not null && timeProvider.GetElapsedTime(known.ReadAt) < settings.KeyCacheTtl)
+        if (known is not null && timeProvider.GetTimestamp() < known.RefreshAt)
         {
             return known;
         }
@@ -66,7 +66,7 @@ public sealed class ApiKeyAuthenticator(ApiKeyStore store, IOptions<AuthOptions>
         try
         {
             // The query is shared by every caller waiting for this key, so it is not cancelled by any one of them.
-            var fresh = await lookups.RunAsync(id, async () => new Entry(await store.FindAsync(id, CancellationToken.None), timeProvider.GetTimestamp()), cancellationToken);
+            var fresh = await lookups.RunAsync(id, async () => Read(await store.FindAsync(id, CancellationToken.None)), cancellationToken);
             if (entries.Count >= MaxCachedKeys)
             {
                 entries.Clear();
@@ -77,9 +77,21 @@ public sealed class ApiKeyAuthenticator(ApiKeyStore store, IOptions<AuthOptions>
         }
         catch (Exception exception) when (GatewayDatabase.IsUnavailable(exception))
         {
-            return known is not null && timeProvider.GetElapsedTime(known.ReadAt) < settings.KeyCacheMaxStale ? known : null;
+            if (known is null || timeProvider.GetElapsedTime(known.ReadAt) >= settings.KeyCacheMaxStale)
+            {
+                return null;
+            }
+
+            // Ask again one TTL from now, not on every request: an unreachable database may take seconds to say so.
+            entries[id] = known with { RefreshAt = RefreshTime() };
+            return known;
         }
     }
 
-    private sealed record Entry(ApiKeyRecord? Key, long ReadAt);
+    private Entry Read(ApiKeyRecord? key) => new(key, timeProvider.GetTimestamp(), RefreshTime());
+
+    private long RefreshTime() => timeProvider.GetTimestamp() + (long)(options.Value.KeyCacheTtl.TotalSeconds * timeProvider.TimestampFrequency);
+
+    /// <summary>A key's row (null: no such key) as read at <c>ReadAt</c>, trusted until <c>RefreshAt</c>.</summary>
+    private sealed record Entry(ApiKeyRecord? Key, long ReadAt, long RefreshAt);
 }

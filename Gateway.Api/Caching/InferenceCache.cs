@@ -197,12 +197,13 @@ internal sealed class CacheTicket : IDisposable
         }
 
         var entry = Entry(context, exchange, out var outcome);
-        flight.Complete(entry);
         if (entry is not null)
         {
+            // Stored before the flight ends: a request arriving in between would otherwise find neither and call the model again.
             outcome = await cache!.SetAsync(key!, entry, policy.Ttl) ? "stored" : "failed";
         }
 
+        flight.Complete(entry);
         metrics!.Stored(model!, outcome);
     }
 

@@ -3,8 +3,8 @@ using Microsoft.Extensions.Options;
 namespace LlmAspire.Gateway.Ledger;
 
 /// <summary>
-/// Moves ledger rows from the in-process queue to PostgreSQL, off the request path. Each write takes whatever queued
-/// while the previous one ran (up to <see cref="LedgerOptions.BatchSize"/>), so batches grow with load by themselves.
+/// Moves ledger rows from the in-process queue to PostgreSQL, off the request path, in batches: up to
+/// <see cref="LedgerOptions.BatchSize"/> rows that queued within <see cref="LedgerOptions.FlushInterval"/> of the first.
 /// When a write fails the batch goes to the spool, and so does every later batch until the spool has been replayed
 /// (oldest segment first), which keeps rows in order. At shutdown the queue is drained before the host exits.
 /// </summary>
@@ -52,6 +52,11 @@ internal sealed partial class LedgerWriter(UsageLedger ledger, LedgerStore store
             }
 
             waiting = null;
+            if (reader.Count < batchSize && options.Value.FlushInterval > TimeSpan.Zero)
+            {
+                await Task.Delay(options.Value.FlushInterval, timeProvider);
+            }
+
             while (batch.Count < batchSize && reader.TryRead(out var entry))
             {
                 batch.Add(entry);

@@ -97,7 +97,7 @@ public sealed class ResponseCacheTests(StorageServers servers) : IAsyncLifetime
     {
         var prompt = Unique();
         // The first answer takes a while, so all hundred requests arrive while it is being generated.
-        var requests = Enumerable.Range(0, 100).Select(_ => SendAsync(keyA, prompt, Greedy, headers: [("x-sim-ttft-ms", "1500")])).ToList();
+        var requests = Enumerable.Range(0, 100).Select(_ => SendAsync(keyA, prompt, Greedy, headers: [("x-sim-ttft-ms", "3000")])).ToList();
         var answers = await Task.WhenAll(requests);
 
         Assert.All(answers, answer => Assert.Equal(HttpStatusCode.OK, answer.Response.StatusCode));
