@@ -75,6 +75,21 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_change_feed_answers_at_the_next_state_change()
+    {
+        var version = (long)JsonNode.Parse(await client.GetStringAsync("/api/models", Cancellation))!["version"]!;
+        var changes = client.GetStringAsync($"/api/models/changes?since={version}", Cancellation);
+        await Task.Delay(200, Cancellation);
+        Assert.False(changes.IsCompleted);
+
+        await EnsureAsync("sim");
+        var changed = JsonNode.Parse(await changes)!;
+
+        Assert.True((long)changed["version"]! > version);
+        Assert.Contains(changed["models"]!.AsArray(), model => (string?)model!["id"] == "sim" && (string?)model["state"] is "Starting" or "Ready");
+    }
+
+    [Fact]
     public async Task Unknown_models_and_missing_tokens_are_refused()
     {
         using var unknown = await client.PostAsync("/api/models/not-in-catalog/ensure", null, Cancellation);
