@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark entry point: installs nginx (the reference proxy), redis-server and PostgreSQL when missing, builds the
 # simulator, the gateway and the load generator in Release, runs tools/Bench and writes docs/benchmarks.md.
-#   eng/bench.sh           full run (about 10 minutes), writes docs/benchmarks.md
+#   eng/bench.sh           full run (about 15 minutes), writes docs/benchmarks.md
 #   eng/bench.sh --quick   smoke run (under a minute), writes artifacts/benchmarks-quick.md
 # Every server listens on 127.0.0.1 only and is stopped at the end (also on Ctrl+C).
 set -euo pipefail
