@@ -93,6 +93,18 @@ public sealed class ResponseCacheTests(StorageServers servers) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_model_ttl_expires_its_entries()
+    {
+        await using var shortLived = await StartGatewayAsync(servers.Redis.ConnectionString, ("Gateway:Cache:Models:m:Ttl", "00:00:02"));
+        var prompt = Unique();
+        Assert.Equal("miss", CacheHeader((await SendAsync(keyA, prompt, via: shortLived)).Response));
+        Assert.Equal("hit", CacheHeader((await SendAsync(keyA, prompt, via: shortLived)).Response));
+
+        // Redis expires the entry after the model's TTL; the default TTL (an hour) would keep it.
+        await AdmissionTests.WaitUntilAsync(() => CacheHeader(SendAsync(keyA, prompt, via: shortLived).GetAwaiter().GetResult().Response) == "miss");
+    }
+
+    [Fact]
     public async Task Hundred_concurrent_identical_misses_make_one_upstream_call()
     {
         var prompt = Unique();
