@@ -1,17 +1,25 @@
+using LlmAspire.ModelManager.Activity;
 using LlmAspire.ModelManager.Api;
 using LlmAspire.ModelManager.Catalog;
 using LlmAspire.ModelManager.Lifecycle;
 using LlmAspire.ModelManager.Runtimes;
+using LlmAspire.ModelManager.Runtimes.Docker;
+using LlmAspire.ModelManager.Runtimes.Process;
+using LlmAspire.ModelManager.Telemetry;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace LlmAspire.ModelManager;
 
 /// <summary>The service's composition, shared by <c>Program.cs</c> and the tests that host it in-process.</summary>
 public static class ModelManagerApplication
 {
-    public static WebApplication Create(string[] args)
+    /// <param name="args">Command line; configuration keys as <c>--ModelManager:Models:&lt;id&gt;:Image value</c>.</param>
+    /// <param name="configureServices">Registrations made before the service's own, which they take precedence over (tests).</param>
+    public static WebApplication Create(string[] args, Action<IServiceCollection>? configureServices = null)
     {
         var builder = WebApplication.CreateBuilder(args);
+        configureServices?.Invoke(builder.Services);
         builder.AddServiceDefaults();
         builder.AddModelManager();
 
@@ -21,17 +29,28 @@ public static class ModelManagerApplication
         return app;
     }
 
+    /// <summary>
+    /// Registers the catalog (validated options), both runtimes, the lifecycle (fleet, idle reaper, adoption at start),
+    /// activity tracking, lifecycle events and metrics. Services registered before this call win (tests swap the time
+    /// provider or a runtime that way: the first runtime registered for a <see cref="RuntimeKind"/> is used).
+    /// </summary>
     public static IHostApplicationBuilder AddModelManager(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
         services.AddValidatedOptions<ModelManagerOptions>(ModelManagerOptions.SectionName);
+        services.AddSingleton<IValidateOptions<ModelManagerOptions>, ModelManagerOptionsValidator>();
+
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<IModelServerRuntime, ProcessRuntime>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IModelServerRuntime, ProcessRuntime>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IModelServerRuntime, DockerRuntime>());
         services.AddSingleton<ReadinessProbe>();
         services.AddSingleton<ActivityTracker>();
+        services.AddSingleton<InMemoryLifecycleEventSink>();
+        services.TryAddSingleton<ILifecycleEventSink>(sp => sp.GetRequiredService<InMemoryLifecycleEventSink>());
+        services.AddSingleton<ModelManagerMetrics>();
         services.AddSingleton<ModelFleet>();
+        services.AddHostedService<FleetLifecycle>();
         services.AddHostedService<IdleReaper>();
-        services.AddHostedService<FleetShutdown>();
         return builder;
     }
 }

@@ -1,60 +1,68 @@
+using LlmAspire.ModelManager.Activity;
 using LlmAspire.ModelManager.Lifecycle;
 
 namespace LlmAspire.ModelManager.Api;
 
-/// <summary>A model as the API shows it.</summary>
+/// <summary>A model as the API shows it (camelCase JSON).</summary>
 public sealed record ModelView(
     string Id,
+    string Runtime,
     string State,
     Uri? Endpoint,
+    string? Instance,
     int InFlight,
     DateTimeOffset? LastActivity,
     DateTimeOffset? LoadedSince,
+    DateTimeOffset StateChangedAt,
     double? LastColdStartSeconds,
     string? LastError,
+    DateTimeOffset? RetryAt,
     int MaxConcurrency,
     double IdleTimeoutSeconds,
     long Version)
 {
-    public static ModelView Of(ManagedModel model, ActivityTracker activity)
+    public static ModelView Of(ManagedModel model, ActivityTracker activity) => new(
+        model.Id,
+        model.RuntimeName,
+        StateName(model.State),
+        model.Endpoint,
+        model.Instance,
+        activity.InFlight(model.Id),
+        activity.LastActivity(model.Id),
+        model.LoadedSince,
+        model.StateChangedAt,
+        model.LastColdStart?.TotalSeconds,
+        model.LastError,
+        model.RetryAt,
+        model.Options.MaxConcurrency,
+        model.Options.IdleTimeout.TotalSeconds,
+        model.Version);
+
+    public static string StateName(ModelState state) => state switch
     {
-        var last = activity.LastActivity(model.Id);
-        return new ModelView(
-            model.Id,
-            model.State.ToString(),
-            model.Endpoint,
-            activity.InFlight(model.Id),
-            last == DateTimeOffset.MinValue ? null : last,
-            model.LoadedSince,
-            model.LastColdStart?.TotalSeconds,
-            model.LastError,
-            model.Options.MaxConcurrency,
-            model.Options.IdleTimeout.TotalSeconds,
-            model.Version);
-    }
+        ModelState.Stopped => "stopped",
+        ModelState.Starting => "starting",
+        ModelState.Ready => "ready",
+        ModelState.Stopping => "stopping",
+        ModelState.Failed => "failed",
+        _ => state.ToString().ToLowerInvariant(),
+    };
 }
 
-/// <summary>A batch of activity from one gateway replica.</summary>
-public sealed record ActivityReport(string Replica, Dictionary<string, ModelActivity> Models);
-
-/// <summary>Errors in the same shape as the gateway's: <c>{"error":{"message","type","code"}}</c>.</summary>
-public sealed record ApiError(ApiErrorBody Error)
+/// <summary>The whole fleet at one version: the answer of the list, the long poll and every change-feed event.</summary>
+public sealed record FleetView(long Version, int LoadedModels, int MaxLoadedModels, IReadOnlyList<ModelView> Models)
 {
-    public static IResult Result(int status, string message, string code, TimeSpan? retryAfter = null) =>
-        new ErrorResult(status, new ApiError(new ApiErrorBody(message, status >= 500 ? "server_error" : "invalid_request_error", code)), retryAfter);
-
-    private sealed class ErrorResult(int status, ApiError error, TimeSpan? retryAfter) : IResult
+    public static FleetView Of(ModelFleet fleet, ActivityTracker activity, int maxLoaded)
     {
-        public Task ExecuteAsync(HttpContext httpContext)
-        {
-            if (retryAfter is { } delay)
-            {
-                httpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(delay.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            }
-
-            return Results.Json(error, statusCode: status).ExecuteAsync(httpContext);
-        }
+        // Read the version first: a change racing with this snapshot then shows up again under a newer version.
+        var version = fleet.Version;
+        return new FleetView(
+            version,
+            fleet.LoadedCount,
+            maxLoaded,
+            [.. fleet.Models.Values.OrderBy(model => model.Id, StringComparer.Ordinal).Select(model => ModelView.Of(model, activity))]);
     }
 }
 
-public sealed record ApiErrorBody(string Message, string Type, string Code);
+/// <summary>A batch of activity from one gateway replica: its whole picture, every few seconds.</summary>
+public sealed record ActivityReport(string? Replica, Dictionary<string, ModelActivity>? Models);

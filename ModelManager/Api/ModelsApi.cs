@@ -1,96 +1,220 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
+using LlmAspire.ModelManager.Activity;
 using LlmAspire.ModelManager.Catalog;
 using LlmAspire.ModelManager.Lifecycle;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.Extensions.Options;
 
 namespace LlmAspire.ModelManager.Api;
 
+/// <summary>The control API under <c>/api</c>; the contract is in docs/modelmanager.md.</summary>
 public static class ModelsApi
 {
-    private static readonly TimeSpan DefaultEnsureWait = TimeSpan.FromMinutes(10);
-    private static readonly TimeSpan ChangeFeedWait = TimeSpan.FromSeconds(30);
+    private const int MaxActivityReportBytes = 1024 * 1024;
+    private static readonly TimeSpan DefaultChangeWait = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan MaxChangeWait = TimeSpan.FromMinutes(2);
+    private static readonly TimeSpan StreamHeartbeat = TimeSpan.FromSeconds(15);
 
     /// <summary>
     /// Maps the control API. Every call needs <c>Authorization: Bearer &lt;ModelManager:ApiToken&gt;</c>: it starts
     /// and stops GPU workloads. Only catalog ids are accepted; nothing a caller sends is ever run.
     /// </summary>
-    public static IEndpointRouteBuilder MapModelsApi(this IEndpointRouteBuilder endpoints)
+    public static WebApplication MapModelsApi(this WebApplication app)
     {
-        var api = endpoints.MapGroup("/api").AddEndpointFilter(RequireToken);
+        app.UseExceptionHandler(errorApp => errorApp.Run(context =>
+        {
+            var exception = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+            return exception is BadHttpRequestException badRequest
+                ? ApiError.WriteAsync(context, badRequest.StatusCode, badRequest.Message, "invalid_request")
+                : ApiError.WriteAsync(context, StatusCodes.Status500InternalServerError, "ModelManager failed to process the request.", "server_error");
+        }));
 
-        api.MapGet("/models", (ModelFleet fleet, ActivityTracker activity) => Fleet(fleet, activity));
+        var api = app.MapGroup("/api").AddEndpointFilter(RequireToken);
+
+        api.MapGet("/models", (ModelFleet fleet, ActivityTracker activity, IOptions<ModelManagerOptions> options) =>
+            Results.Json(FleetView.Of(fleet, activity, options.Value.MaxLoadedModels)));
 
         api.MapGet("/models/{id}", (string id, ModelFleet fleet, ActivityTracker activity) =>
-            fleet.Models.TryGetValue(id, out var model) ? Results.Json(ModelView.Of(model, activity)) : NotInCatalog(id));
+            Find(fleet, id) is { } model ? Results.Json(ModelView.Of(model, activity)) : NotInCatalog(id));
 
-        api.MapPost("/models/{id}/ensure", async (string id, double? timeoutSeconds, ModelFleet fleet, ActivityTracker activity, HttpContext context) =>
+        api.MapPost("/models/{id}/ensure", EnsureAsync);
+        api.MapPost("/models/{id}/stop", StopAsync);
+        api.MapPost("/activity", ReportActivityAsync);
+        api.MapGet("/changes", WaitForChangeAsync);
+        api.MapGet("/changes/stream", StreamChangesAsync);
+
+        api.MapGet("/events", (string? model, int? limit, InMemoryLifecycleEventSink events) =>
         {
-            if (!fleet.Models.TryGetValue(id, out var model))
-            {
-                return NotInCatalog(id);
-            }
-
-            activity.Touch(id);
-            using var wait = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-            wait.CancelAfter(timeoutSeconds is > 0 ? TimeSpan.FromSeconds(timeoutSeconds.Value) : DefaultEnsureWait);
-            try
-            {
-                await model.EnsureAsync(wait.Token);
-                return Results.Json(ModelView.Of(model, activity));
-            }
-            catch (ModelUnavailableException exception)
-            {
-                return ApiError.Result(StatusCodes.Status503ServiceUnavailable, exception.Message, "model_unavailable", exception.RetryAfter);
-            }
-            catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
-            {
-                return ApiError.Result(StatusCodes.Status504GatewayTimeout, $"Model '{id}' is still loading.", "model_loading", TimeSpan.FromSeconds(1));
-            }
+            var recent = events.Recent(model);
+            var count = Math.Clamp(limit ?? 100, 1, InMemoryLifecycleEventSink.Capacity);
+            return Results.Json(new { events = recent.Skip(Math.Max(0, recent.Count - count)) });
         });
 
-        api.MapPost("/models/{id}/stop", async (string id, ModelFleet fleet) =>
-        {
-            if (!fleet.Models.TryGetValue(id, out var model))
-            {
-                return NotInCatalog(id);
-            }
+        api.Map("/{**path}", (string? path) =>
+            ApiError.Result(StatusCodes.Status404NotFound, $"There is no API at '/api/{path}'.", "not_found"));
 
-            await model.StopAsync("asked to through the API");
-            return Results.NoContent();
-        });
-
-        api.MapPost("/activity", (ActivityReport report, ActivityTracker activity) =>
-        {
-            if (string.IsNullOrWhiteSpace(report.Replica))
-            {
-                return ApiError.Result(StatusCodes.Status400BadRequest, "'replica' is required.", "invalid_request");
-            }
-
-            activity.Report(report.Replica, report.Models ?? []);
-            return Results.NoContent();
-        });
-
-        // Long-poll change feed: answers at once when anything changed after `since`, otherwise at the next change
-        // or after 30 s with the unchanged list, so gateways learn about state changes without polling hard.
-        api.MapGet("/models/changes", async (long? since, ModelFleet fleet, ActivityTracker activity, HttpContext context) =>
-        {
-            if (since is { } known && fleet.Version <= known)
-            {
-                await Task.WhenAny(fleet.Changed, Task.Delay(ChangeFeedWait, context.RequestAborted));
-            }
-
-            return Fleet(fleet, activity);
-        });
-
-        return endpoints;
+        return app;
     }
 
-    private static IResult Fleet(ModelFleet fleet, ActivityTracker activity) => Results.Json(new
+    /// <summary>Waits until the model is ready (starting it when needed) and answers with its endpoint.</summary>
+    private static async Task<IResult> EnsureAsync(
+        string id, double? timeoutSeconds, ModelFleet fleet, ActivityTracker activity, HttpContext context)
     {
-        version = fleet.Version,
-        models = fleet.Models.Values.OrderBy(model => model.Id, StringComparer.Ordinal).Select(model => ModelView.Of(model, activity)),
-    });
+        if (Find(fleet, id) is not { } model)
+        {
+            return NotInCatalog(id);
+        }
+
+        if (timeoutSeconds is { } requested && (!double.IsFinite(requested) || requested <= 0 || requested > 86_400))
+        {
+            return ApiError.Result(StatusCodes.Status400BadRequest, "'timeoutSeconds' must be a number of seconds above 0 and at most 86400.", "invalid_request");
+        }
+
+        // An ensure is a request on its way: the model must not be reaped as idle right after it loads.
+        activity.Touch(model.Id);
+        var wait = timeoutSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : model.Options.StartupTimeout + TimeSpan.FromSeconds(30);
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        limit.CancelAfter(wait);
+        try
+        {
+            await model.EnsureAsync(limit.Token);
+            return Results.Json(ModelView.Of(model, activity));
+        }
+        catch (ModelUnavailableException exception)
+        {
+            return ApiError.Result(StatusCodes.Status503ServiceUnavailable, exception.Message, exception.Code, exception.RetryAfter);
+        }
+        catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            return ApiError.Result(
+                StatusCodes.Status504GatewayTimeout, $"Model '{model.Id}' is still loading after {wait.TotalSeconds:0.###} s.", "model_loading", TimeSpan.FromSeconds(1));
+        }
+    }
+
+    /// <summary>Stops a model; one with requests in flight only with <c>force=true</c>.</summary>
+    private static async Task<IResult> StopAsync(string id, bool? force, ModelFleet fleet, ActivityTracker activity)
+    {
+        if (Find(fleet, id) is not { } model)
+        {
+            return NotInCatalog(id);
+        }
+
+        var inFlight = activity.InFlight(model.Id);
+        if (inFlight > 0 && force != true)
+        {
+            return ApiError.Result(
+                StatusCodes.Status409Conflict,
+                $"Model '{model.Id}' has {inFlight.ToString(CultureInfo.InvariantCulture)} request(s) in flight; stop it with force=true to cut them.",
+                "model_busy");
+        }
+
+        await model.StopAsync(force == true && inFlight > 0 ? "stopped through the API (forced)" : "stopped through the API");
+        return Results.Json(ModelView.Of(model, activity));
+    }
+
+    private static async Task<IResult> ReportActivityAsync(HttpContext context, ActivityTracker activity)
+    {
+        if (context.Request.ContentLength > MaxActivityReportBytes)
+        {
+            return ApiError.Result(StatusCodes.Status413PayloadTooLarge, "An activity report must be at most 1 MiB.", "request_too_large");
+        }
+
+        ActivityReport? report;
+        try
+        {
+            report = await JsonSerializer.DeserializeAsync<ActivityReport>(context.Request.Body, JsonSerializerOptions.Web, context.RequestAborted);
+        }
+        catch (JsonException exception)
+        {
+            return ApiError.Result(StatusCodes.Status400BadRequest, $"The activity report is not valid JSON of the documented shape: {exception.Message}", "invalid_request");
+        }
+
+        if (report is null || string.IsNullOrWhiteSpace(report.Replica))
+        {
+            return ApiError.Result(StatusCodes.Status400BadRequest, "'replica' is required: a name that stays the same across one gateway process's reports.", "invalid_request");
+        }
+
+        if (report.Models?.Values.Any(entry => entry is null || entry.InFlight < 0 || !double.IsFinite(entry.IdleSeconds) || entry.IdleSeconds < 0) == true)
+        {
+            return ApiError.Result(StatusCodes.Status400BadRequest, "Every model entry needs 'inFlight' ≥ 0 and 'idleSeconds' ≥ 0.", "invalid_request");
+        }
+
+        activity.Report(report.Replica, report.Models ?? []);
+        return Results.NoContent();
+    }
+
+    /// <summary>
+    /// Long poll: answers at once when the fleet's version is past <c>since</c>, otherwise at the next change or after
+    /// <c>timeoutSeconds</c> (default 30, at most 120) with the unchanged fleet.
+    /// </summary>
+    private static async Task<IResult> WaitForChangeAsync(
+        long? since, double? timeoutSeconds, ModelFleet fleet, ActivityTracker activity, IOptions<ModelManagerOptions> options, HttpContext context)
+    {
+        var wait = timeoutSeconds is > 0 and <= 120 ? TimeSpan.FromSeconds(timeoutSeconds.Value) : timeoutSeconds is null ? DefaultChangeWait : MaxChangeWait;
+        var changed = fleet.Changed;
+        if (since is { } known && fleet.Version <= known)
+        {
+            try
+            {
+                await changed.WaitAsync(wait, context.RequestAborted);
+            }
+            catch (TimeoutException)
+            {
+            }
+        }
+
+        return Results.Json(FleetView.Of(fleet, activity, options.Value.MaxLoadedModels));
+    }
+
+    /// <summary>
+    /// Server-sent events: the whole fleet as a <c>models</c> event (id = version) at once and after every change, and
+    /// a comment line every 15 s so proxies keep the connection open.
+    /// </summary>
+    private static async Task StreamChangesAsync(ModelFleet fleet, ActivityTracker activity, IOptions<ModelManagerOptions> options, HttpContext context)
+    {
+        var response = context.Response;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no";
+        var aborted = context.RequestAborted;
+        var sent = long.MinValue;
+        try
+        {
+            while (!aborted.IsCancellationRequested)
+            {
+                // Take the signal before reading the version, so a change in between is never missed.
+                var changed = fleet.Changed;
+                if (fleet.Version != sent)
+                {
+                    var view = FleetView.Of(fleet, activity, options.Value.MaxLoadedModels);
+                    sent = view.Version;
+                    var json = JsonSerializer.Serialize(view, JsonSerializerOptions.Web);
+                    await response.WriteAsync($"id: {sent.ToString(CultureInfo.InvariantCulture)}\nevent: models\ndata: {json}\n\n", aborted);
+                    await response.Body.FlushAsync(aborted);
+                    continue;
+                }
+
+                try
+                {
+                    await changed.WaitAsync(StreamHeartbeat, aborted);
+                }
+                catch (TimeoutException)
+                {
+                    await response.WriteAsync(": keep-alive\n\n", aborted);
+                    await response.Body.FlushAsync(aborted);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+        }
+    }
+
+    private static ManagedModel? Find(ModelFleet fleet, string id) =>
+        fleet.Models.TryGetValue(id, out var model) || fleet.Models.TryGetValue(Uri.UnescapeDataString(id), out model) ? model : null;
 
     private static IResult NotInCatalog(string id) =>
         ApiError.Result(StatusCodes.Status404NotFound, $"Model '{id}' is not in the catalog.", "model_not_found");
@@ -99,10 +223,11 @@ public static class ModelsApi
     {
         var expected = context.HttpContext.RequestServices.GetRequiredService<IOptions<ModelManagerOptions>>().Value.ApiToken!;
         var header = context.HttpContext.Request.Headers.Authorization.ToString();
-        var presented = header.StartsWith("Bearer ", StringComparison.Ordinal) ? header["Bearer ".Length..] : "";
-        if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), Encoding.UTF8.GetBytes(expected)))
+        var presented = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : "";
+        if (!CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented)), SHA256.HashData(Encoding.UTF8.GetBytes(expected))))
         {
-            return ApiError.Result(StatusCodes.Status401Unauthorized, "A valid bearer token is required.", "invalid_token");
+            context.HttpContext.Response.Headers.WWWAuthenticate = "Bearer";
+            return ApiError.Result(StatusCodes.Status401Unauthorized, "A valid bearer token (ModelManager:ApiToken) is required.", "invalid_token");
         }
 
         return await next(context);

@@ -1,3 +1,4 @@
+using LlmAspire.ModelManager.Activity;
 using LlmAspire.ModelManager.Catalog;
 using Microsoft.Extensions.Options;
 
@@ -19,14 +20,20 @@ public sealed class IdleReaper(ModelFleet fleet, ActivityTracker activity, IOpti
         }
     }
 
+    /// <summary>One pass: stops every idle ready model (rechecked under the model's lock just before stopping it).</summary>
     public async Task ReapAsync()
     {
+        var stops = new List<Task>();
         foreach (var model in fleet.Models.Values)
         {
-            if (model.State == ModelState.Ready && activity.IsIdle(model.Id, model.Options.IdleTimeout))
+            if (model.State == ModelState.Ready && IsIdle(model))
             {
-                await model.StopAsync($"idle for {model.Options.IdleTimeout}");
+                stops.Add(model.StopAsync($"idle for {model.Options.IdleTimeout}", LifecycleEventKind.Stopping, () => IsIdle(model)));
             }
         }
+
+        await Task.WhenAll(stops);
     }
+
+    private bool IsIdle(ManagedModel model) => activity.IsIdle(model.Id, model.Options.IdleTimeout, model.LoadedSince);
 }

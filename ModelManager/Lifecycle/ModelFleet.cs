@@ -1,12 +1,15 @@
+using LlmAspire.ModelManager.Activity;
 using LlmAspire.ModelManager.Catalog;
 using LlmAspire.ModelManager.Runtimes;
+using LlmAspire.ModelManager.Telemetry;
 using Microsoft.Extensions.Options;
 
 namespace LlmAspire.ModelManager.Lifecycle;
 
 /// <summary>
 /// Every catalog model and the GPU budget they share: at most <see cref="ModelManagerOptions.MaxLoadedModels"/> are
-/// starting or ready at once; loading one more first stops the least recently used idle one.
+/// starting, ready or stopping at once; loading one more first stops the least recently used model that has no
+/// request in flight. Also the source of the change feed: a version bumped on every state change of any model.
 /// </summary>
 public sealed class ModelFleet
 {
@@ -17,14 +20,21 @@ public sealed class ModelFleet
     private TaskCompletionSource changed = NewSignal();
 
     public ModelFleet(
-        IOptions<ModelManagerOptions> options, IModelServerRuntime runtime, ReadinessProbe probe, ActivityTracker activity,
-        TimeProvider timeProvider, ILogger<ManagedModel> logger)
+        IOptions<ModelManagerOptions> options, IEnumerable<IModelServerRuntime> runtimes, ReadinessProbe probe, ActivityTracker activity,
+        TimeProvider timeProvider, ILifecycleEventSink events, ModelManagerMetrics metrics, ILogger<ManagedModel> logger)
     {
         this.activity = activity;
-        maxLoaded = options.Value.MaxLoadedModels;
-        Models = options.Value.Models.ToDictionary(
+        var settings = options.Value;
+        maxLoaded = settings.MaxLoadedModels;
+        var byKind = runtimes.GroupBy(runtime => runtime.Kind).ToDictionary(group => group.Key, group => group.First());
+        Models = settings.Models.ToDictionary(
             entry => entry.Key,
-            entry => new ManagedModel(entry.Key, entry.Value, runtime, probe, this, options.Value, timeProvider, logger),
+            entry => new ManagedModel(
+                entry.Key, entry.Value, this,
+                byKind.TryGetValue(entry.Value.Runtime, out var runtime)
+                    ? runtime
+                    : throw new InvalidOperationException($"No {entry.Value.Runtime} runtime is registered for model '{entry.Key}'."),
+                probe, settings, timeProvider, events, metrics, logger),
             StringComparer.Ordinal);
     }
 
@@ -35,6 +45,9 @@ public sealed class ModelFleet
     /// <summary>Completes at the next state change of any model.</summary>
     public Task Changed => Volatile.Read(ref changed).Task;
 
+    /// <summary>Models holding (or about to hold, or still releasing) GPU memory.</summary>
+    public int LoadedCount => Models.Values.Count(IsLoaded);
+
     internal long NextVersion()
     {
         var next = Interlocked.Increment(ref version);
@@ -42,24 +55,38 @@ public sealed class ModelFleet
         return next;
     }
 
-    /// <summary>Stops least recently used idle models until <paramref name="starting"/> fits; fails when none is idle.</summary>
-    internal async Task MakeRoomForAsync(ManagedModel starting)
+    /// <summary>
+    /// Stops least recently used models without requests in flight until <paramref name="starting"/> fits. When every
+    /// loaded model is busy, the start is refused (503 with Retry-After): the gateway's queue is where requests wait.
+    /// </summary>
+    internal async Task MakeRoomForAsync(ManagedModel starting, CancellationToken cancellationToken)
     {
-        await capacity.WaitAsync();
+        await capacity.WaitAsync(cancellationToken);
         try
         {
-            while (Models.Values.Count(model => model != starting && model.State is ModelState.Starting or ModelState.Ready or ModelState.Stopping) >= maxLoaded)
+            while (Models.Values.Count(model => model != starting && IsLoaded(model)) >= maxLoaded)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 var victim = Models.Values
                     .Where(model => model != starting && model.State == ModelState.Ready && activity.InFlight(model.Id) == 0)
-                    .MinBy(model => activity.LastActivity(model.Id));
-                if (victim is null)
+                    .MinBy(model => activity.LastActivity(model.Id) ?? model.LoadedSince ?? DateTimeOffset.MinValue);
+                if (victim is not null)
                 {
-                    throw new ModelUnavailableException(
-                        $"All {maxLoaded} model slots are busy serving requests; '{starting.Id}' cannot be loaded now.", TimeSpan.FromSeconds(5));
+                    await victim.StopAsync(
+                        $"evicted (least recently used) to load {starting.Id}", LifecycleEventKind.Evicted, () => activity.InFlight(victim.Id) == 0);
+                    continue;
                 }
 
-                await victim.StopAsync($"evicted (least recently used) to load {starting.Id}");
+                if (Models.Values.FirstOrDefault(model => model != starting && model.State == ModelState.Stopping) is { } releasing)
+                {
+                    await releasing.WhenStoppedAsync().WaitAsync(cancellationToken);
+                    continue;
+                }
+
+                throw new ModelUnavailableException(
+                    $"All {maxLoaded} model slots (ModelManager:MaxLoadedModels) are taken by models that are loading or serving requests; '{starting.Id}' cannot be loaded now.",
+                    TimeSpan.FromSeconds(5),
+                    "capacity_exhausted");
             }
         }
         finally
@@ -67,6 +94,8 @@ public sealed class ModelFleet
             capacity.Release();
         }
     }
+
+    private static bool IsLoaded(ManagedModel model) => model.State is ModelState.Starting or ModelState.Ready or ModelState.Stopping;
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

@@ -1,6 +1,10 @@
 namespace LlmAspire.ModelManager.Lifecycle;
 
-/// <summary>Lifecycle of a model server. A future Sleeping state (vLLM sleep mode) belongs between Ready and Stopping.</summary>
+/// <summary>
+/// Lifecycle of a model server: Stopped → Starting → Ready → Stopping → Stopped, and Failed (with backoff) when a
+/// start does not succeed. A future Sleeping state (vLLM sleep mode: GPU memory freed in place, woken in well under a
+/// second) belongs between Ready and Stopping; it would be entered by the idle reaper before a full stop.
+/// </summary>
 public enum ModelState
 {
     Stopped,
@@ -11,7 +15,10 @@ public enum ModelState
 }
 
 /// <summary>A model cannot be served now; <see cref="RetryAfter"/> says when asking again makes sense.</summary>
-public sealed class ModelUnavailableException(string message, TimeSpan retryAfter) : Exception(message)
+public sealed class ModelUnavailableException(string message, TimeSpan retryAfter, string code = "model_unavailable") : Exception(message)
 {
     public TimeSpan RetryAfter { get; } = retryAfter;
+
+    /// <summary>Machine-readable reason: <c>model_unavailable</c>, <c>model_backing_off</c>, <c>capacity_exhausted</c>, <c>model_stopped</c>.</summary>
+    public string Code { get; } = code;
 }

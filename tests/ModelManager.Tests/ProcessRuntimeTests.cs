@@ -1,135 +1,281 @@
+using System.Diagnostics;
+using System.Globalization;
 using System.Net;
-using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using LlmAspire.ModelManager.Tests.Infrastructure;
 
 namespace LlmAspire.ModelManager.Tests;
 
-/// <summary>The service over real HTTP, starting the simulator as a local process.</summary>
+/// <summary>The service over real HTTP, running the simulator as a local process.</summary>
 public sealed class ProcessRuntimeTests : IAsyncLifetime
 {
-    private const string Token = "test-token";
-    private WebApplication app = null!;
-    private HttpClient client = null!;
+    private readonly DirectoryInfo stateDirectory = Directory.CreateTempSubdirectory("llmaspire-mm-process-");
+    private readonly string name = $"test-{Guid.NewGuid():N}"[..16];
+    private readonly List<ModelManagerHost> hosts = [];
 
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
-    public async ValueTask InitializeAsync()
-    {
-        var simulator = Path.Combine(AppContext.BaseDirectory, "VllmSimulator.dll");
-        app = ModelManagerApplication.Create(
-        [
-            "--urls", "http://127.0.0.1:0",
-            "--Logging:LogLevel:Default", "Warning",
-            "--ModelManager:ApiToken", Token,
-            "--ModelManager:IdleCheckInterval", "00:00:00.100",
-            .. Model("sim", simulator, "00:00:01", "00:01:00"),
-            .. Model("slow", simulator, "00:10:00", "00:00:02", "--startup-delay-ms", "60000"),
-        ]);
-        await app.StartAsync(Cancellation);
-        client = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
-    }
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
     public async ValueTask DisposeAsync()
     {
-        client.Dispose();
-        await app.StopAsync(CancellationToken.None);
-        await app.DisposeAsync();
+        foreach (var host in hosts)
+        {
+            await host.DisposeAsync();
+        }
+
+        // Safety net: end any server this test started that is still running (by pid, checked against its start time).
+        foreach (var stateFile in stateDirectory.EnumerateFiles("*.json"))
+        {
+            using var state = JsonDocument.Parse(await File.ReadAllTextAsync(stateFile.FullName, CancellationToken.None));
+            var pid = state.RootElement.GetProperty("pid").GetInt32();
+            if (Runtimes.Process.LinuxProcess.IsAlive(pid, state.RootElement.GetProperty("startTime").GetUInt64()))
+            {
+                using var process = Process.GetProcessById(pid);
+                process.Kill(entireProcessTree: true);
+            }
+        }
+
+        stateDirectory.Delete(recursive: true);
+    }
+
+    private async Task<ModelManagerHost> StartAsync(bool stopModelsOnShutdown = true, params IEnumerable<KeyValuePair<string, string>>[] catalog)
+    {
+        var host = await ModelManagerHost.StartAsync(
+        [
+            TestCatalog.Setting("Name", name),
+            TestCatalog.Setting("Process:StateDirectory", stateDirectory.FullName),
+            TestCatalog.Setting("StopModelsOnShutdown", stopModelsOnShutdown ? "true" : "false"),
+            .. catalog.SelectMany(entry => entry),
+        ]);
+        hosts.Add(host);
+        return host;
+    }
+
+    private static int Pid(JsonNode model) => int.Parse((string)model["instance"]!, CultureInfo.InvariantCulture);
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited && File.Exists($"/proc/{pid}/stat") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal);
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task<string> CompleteAsync(Uri endpoint, string model, params (string Name, string Value)[] headers)
+    {
+        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false });
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(endpoint, "v1/chat/completions"))
+        {
+            Content = new StringContent($$"""{"model":"{{model}}","messages":[{"role":"user","content":"hello"}]}""", Encoding.UTF8, "application/json"),
+        };
+        foreach (var (header, value) in headers)
+        {
+            request.Headers.Add(header, value);
+        }
+
+        using var response = await client.SendAsync(request, Cancellation);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await response.Content.ReadAsStringAsync(Cancellation);
     }
 
     [Fact]
-    public async Task First_ensure_starts_the_server_and_it_stops_after_its_idle_timeout()
+    public async Task The_first_ensure_starts_the_server_it_answers_and_it_stops_after_its_idle_timeout()
     {
-        var ensured = await EnsureAsync("sim");
-        var endpoint = new Uri((string)ensured["endpoint"]!);
-        Assert.Equal("Ready", (string?)ensured["state"]);
+        var host = await StartAsync(catalog: TestCatalog.SimulatorProcess("sim", idleTimeout: "00:00:01"));
+
+        var ensured = await host.EnsureAsync("sim");
+        Assert.Equal("ready", (string?)ensured["state"]);
+        Assert.Equal("process", (string?)ensured["runtime"]);
         Assert.True((double)ensured["lastColdStartSeconds"]! > 0);
+        var endpoint = new Uri((string)ensured["endpoint"]!);
+        Assert.Equal("127.0.0.1", endpoint.Host);
+        var pid = Pid(ensured);
 
-        using var direct = new HttpClient();
-        using var models = await direct.GetAsync(new Uri(endpoint, "/v1/models"), Cancellation);
-        Assert.Equal(HttpStatusCode.OK, models.StatusCode);
+        var answer = await CompleteAsync(endpoint, "sim");
+        Assert.Contains("chat.completion", answer, StringComparison.Ordinal);
 
-        await WaitUntilAsync(async () => (string?)(await GetAsync("sim"))["state"] == "Stopped");
-        await Assert.ThrowsAsync<HttpRequestException>(() => direct.GetAsync(new Uri(endpoint, "/health"), Cancellation));
+        await host.WaitForStateAsync("sim", "stopped");
+        await Eventually.HoldsAsync(() => !IsRunning(pid), "the server process has ended");
+        Assert.Equal(["starting", "ready", "stopping", "stopped"], await host.EventsAsync("sim"));
+        Assert.Empty(stateDirectory.EnumerateFiles("*.json"));
     }
 
     [Fact]
-    public async Task Fifty_concurrent_ensures_start_one_server()
+    public async Task A_stream_that_outlives_the_idle_timeout_is_never_cut_and_the_model_stops_only_after_it_ends()
     {
-        var answers = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => EnsureAsync("sim")));
+        var host = await StartAsync(catalog: TestCatalog.SimulatorProcess("sim", idleTimeout: "00:00:01"));
+        var endpoint = new Uri((string)(await host.EnsureAsync("sim"))["endpoint"]!);
+
+        // The test plays the gateway: a 3-second stream, reported in flight every 200 ms while it runs.
+        using var streaming = new CancellationTokenSource();
+        var reporting = Task.Run(async () =>
+        {
+            while (!streaming.IsCancellationRequested)
+            {
+                await host.ReportAsync("gateway-1", "sim", 1, 0);
+                Assert.Equal("ready", await host.StateAsync("sim"));
+                await Task.Delay(200, CancellationToken.None);
+            }
+        }, Cancellation);
+        var stream = await StreamAsync(endpoint, "sim", outputTokens: 30, tokensPerSecond: 10);
+        await streaming.CancelAsync();
+        await reporting;
+
+        Assert.EndsWith("data: [DONE]", stream.TrimEnd(), StringComparison.Ordinal);
+        Assert.True(stream.Split('\n').Count(line => line.StartsWith("data: {", StringComparison.Ordinal)) >= 30, stream);
+        Assert.DoesNotContain("\"error\"", stream, StringComparison.Ordinal);
+        Assert.Equal("ready", await host.StateAsync("sim"));
+
+        await host.ReportAsync("gateway-1", "sim", 0, 0);
+        await host.WaitForStateAsync("sim", "stopped");
+    }
+
+    [Fact]
+    public async Task Fifty_concurrent_ensures_start_exactly_one_process()
+    {
+        var host = await StartAsync(catalog: TestCatalog.SimulatorProcess("sim", simulatorArgs: ["--startup-delay-ms", "500"]));
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => host.EnsureAsync("sim")));
 
         Assert.Single(answers.Select(answer => (string?)answer["endpoint"]).Distinct());
-        Assert.All(answers, answer => Assert.Equal("Ready", (string?)answer["state"]));
+        Assert.Single(answers.Select(answer => (string?)answer["instance"]).Distinct());
+        Assert.Single(await host.EventsAsync("sim"), e => e == "starting");
+        Assert.Single(stateDirectory.EnumerateFiles("*.json"));
     }
 
     [Fact]
-    public async Task A_server_that_does_not_load_in_time_fails_with_its_output()
+    public async Task A_restarted_ModelManager_adopts_the_running_process_instead_of_starting_another()
     {
-        using var response = await client.PostAsync("/api/models/slow/ensure", null, Cancellation);
+        var first = await StartAsync(stopModelsOnShutdown: false, TestCatalog.SimulatorProcess("sim"));
+        var ensured = await first.EnsureAsync("sim");
+        var endpoint = new Uri((string)ensured["endpoint"]!);
+        var pid = Pid(ensured);
+        hosts.Remove(first);
+        await first.DisposeAsync();
 
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
-        Assert.NotNull(response.Headers.RetryAfter);
-        var model = await GetAsync("slow");
-        Assert.Equal("Failed", (string?)model["state"]);
-        Assert.Contains("StartupTimeout", (string?)model["lastError"], StringComparison.Ordinal);
+        // ModelManager is down; the model keeps serving.
+        Assert.True(IsRunning(pid));
+        Assert.Contains("chat.completion", await CompleteAsync(endpoint, "sim"), StringComparison.Ordinal);
+
+        var second = await StartAsync(catalog: TestCatalog.SimulatorProcess("sim"));
+        await second.WaitForStateAsync("sim", "ready");
+        var adopted = await second.EnsureAsync("sim");
+
+        Assert.Equal(pid, Pid(adopted));
+        Assert.Equal(endpoint.ToString(), (string?)adopted["endpoint"]);
+        Assert.Equal(["adopted", "ready"], await second.EventsAsync("sim"));
+        Assert.Contains("chat.completion", await CompleteAsync(endpoint, "sim"), StringComparison.Ordinal);
+
+        hosts.Remove(second);
+        await second.DisposeAsync();
+        await Eventually.HoldsAsync(() => !IsRunning(pid), "the adopted process was stopped with its ModelManager");
     }
 
     [Fact]
-    public async Task The_change_feed_answers_at_the_next_state_change()
+    public async Task A_process_killed_from_outside_is_noticed_and_started_again_by_the_next_ensure()
     {
-        var version = (long)JsonNode.Parse(await client.GetStringAsync("/api/models", Cancellation))!["version"]!;
-        var changes = client.GetStringAsync($"/api/models/changes?since={version}", Cancellation);
-        await Task.Delay(200, Cancellation);
-        Assert.False(changes.IsCompleted);
+        var host = await StartAsync(catalog: TestCatalog.SimulatorProcess("sim"));
+        var pid = Pid(await host.EnsureAsync("sim"));
 
-        await EnsureAsync("sim");
-        var changed = JsonNode.Parse(await changes)!;
-
-        Assert.True((long)changed["version"]! > version);
-        Assert.Contains(changed["models"]!.AsArray(), model => (string?)model!["id"] == "sim" && (string?)model["state"] is "Starting" or "Ready");
-    }
-
-    [Fact]
-    public async Task Unknown_models_and_missing_tokens_are_refused()
-    {
-        using var unknown = await client.PostAsync("/api/models/not-in-catalog/ensure", null, Cancellation);
-        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
-
-        using var anonymous = new HttpClient { BaseAddress = client.BaseAddress };
-        using var refused = await anonymous.GetAsync("/api/models", Cancellation);
-        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
-    }
-
-    private static string[] Model(string id, string simulator, string idleTimeout, string startupTimeout, params string[] extraArgs)
-    {
-        string[] args = [simulator, "--urls", "http://127.0.0.1:{port}", "--model", "{model}", .. extraArgs];
-        return
-        [
-            $"--ModelManager:Models:{id}:Command", "dotnet",
-            $"--ModelManager:Models:{id}:IdleTimeout", idleTimeout,
-            $"--ModelManager:Models:{id}:StartupTimeout", startupTimeout,
-            $"--ModelManager:Models:{id}:StopTimeout", "00:00:02",
-            .. args.SelectMany((arg, index) => new[] { $"--ModelManager:Models:{id}:Args:{index}", arg }),
-        ];
-    }
-
-    private async Task<JsonNode> EnsureAsync(string model)
-    {
-        using var response = await client.PostAsync($"/api/models/{model}/ensure", null, Cancellation);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        return JsonNode.Parse(await response.Content.ReadAsStringAsync(Cancellation))!;
-    }
-
-    private async Task<JsonNode> GetAsync(string model) =>
-        JsonNode.Parse(await client.GetStringAsync($"/api/models/{model}", Cancellation))!;
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!await condition())
+        using (var process = Process.GetProcessById(pid))
         {
-            Assert.True(DateTime.UtcNow < deadline, "The condition did not become true in time.");
-            await Task.Delay(50, Cancellation);
+            process.Kill();
         }
+
+        await host.WaitForStateAsync("sim", "stopped");
+        var crashed = await host.GetAsync("sim");
+        Assert.Contains("exited on its own", (string?)crashed["lastError"], StringComparison.Ordinal);
+        Assert.Contains("exited", await host.EventsAsync("sim"));
+
+        var restarted = await host.EnsureAsync("sim");
+        Assert.NotEqual(pid, Pid(restarted));
+        Assert.Contains("chat.completion", await CompleteAsync(new Uri((string)restarted["endpoint"]!), "sim"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task With_two_models_loaded_at_most_a_third_evicts_the_least_recently_used_idle_one()
+    {
+        var host = await StartAsync(catalog:
+        [
+            TestCatalog.Setting("MaxLoadedModels", "2"),
+            .. TestCatalog.SimulatorProcess("a"),
+            .. TestCatalog.SimulatorProcess("b"),
+            .. TestCatalog.SimulatorProcess("c"),
+        ]);
+        var a = await host.EnsureAsync("a");
+        await host.EnsureAsync("b");
+        // "a" was used more recently than "b".
+        await host.ReportAsync("gateway-1", "a", 0, 0);
+
+        await host.EnsureAsync("c");
+
+        Assert.Equal("stopped", await host.StateAsync("b"));
+        Assert.Equal("ready", await host.StateAsync("a"));
+        Assert.Equal("ready", await host.StateAsync("c"));
+        Assert.Contains("evicted", await host.EventsAsync("b"));
+        Assert.True(IsRunning(Pid(a)));
+    }
+
+    [Fact]
+    public async Task A_server_that_does_not_load_in_time_fails_with_the_tail_of_its_output_and_is_stopped()
+    {
+        var host = await StartAsync(catalog: TestCatalog.SimulatorProcess("slow", startupTimeout: "00:00:02", simulatorArgs: ["--startup-delay-ms", "600000"]));
+
+        var failed = await host.EnsureAsync("slow", HttpStatusCode.ServiceUnavailable);
+        Assert.Equal("model_unavailable", (string?)failed["error"]!["code"]);
+
+        var model = await host.GetAsync("slow");
+        Assert.Equal("failed", (string?)model["state"]);
+        var error = (string?)model["lastError"];
+        Assert.Contains("StartupTimeout (00:00:02)", error, StringComparison.Ordinal);
+        Assert.Contains("Last output:", error, StringComparison.Ordinal);
+        Assert.Contains("Loading model(s) slow for 600000 ms", error, StringComparison.Ordinal);
+        Assert.NotNull(model["retryAt"]);
+        Assert.Empty(stateDirectory.EnumerateFiles("*.json"));
+    }
+
+    [Fact]
+    public async Task A_server_that_exits_while_loading_fails_at_once_with_its_own_message()
+    {
+        var host = await StartAsync(catalog: TestCatalog.SimulatorProcess("broken", simulatorArgs: ["--max-concurrency", "0"]));
+
+        await host.EnsureAsync("broken", HttpStatusCode.ServiceUnavailable);
+
+        var error = (string?)(await host.GetAsync("broken"))["lastError"];
+        Assert.Contains("exited while loading (exit code 2)", error, StringComparison.Ordinal);
+        Assert.Contains("MaxConcurrency", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_command_that_does_not_exist_fails_with_the_shell_saying_so()
+    {
+        var host = await StartAsync(catalog: TestCatalog.Entry("missing", new() { ["Command"] = "/nonexistent/llm-server" }, ["--port", "{port}"]));
+
+        await host.EnsureAsync("missing", HttpStatusCode.ServiceUnavailable);
+
+        var error = (string?)(await host.GetAsync("missing"))["lastError"];
+        Assert.Contains("/nonexistent/llm-server", error, StringComparison.Ordinal);
+    }
+
+    private static async Task<string> StreamAsync(Uri endpoint, string model, int outputTokens, int tokensPerSecond)
+    {
+        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false });
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(endpoint, "v1/chat/completions"))
+        {
+            Content = new StringContent($$"""{"model":"{{model}}","stream":true,"messages":[{"role":"user","content":"hello"}]}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("x-sim-output-tokens", outputTokens.ToString(CultureInfo.InvariantCulture));
+        request.Headers.Add("x-sim-tokens-per-second", tokensPerSecond.ToString(CultureInfo.InvariantCulture));
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Cancellation);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await response.Content.ReadAsStringAsync(Cancellation);
     }
 }

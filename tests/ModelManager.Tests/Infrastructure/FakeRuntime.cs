@@ -1,19 +1,55 @@
 using LlmAspire.ModelManager.Catalog;
 using LlmAspire.ModelManager.Runtimes;
 
-namespace LlmAspire.ModelManager.Tests;
+namespace LlmAspire.ModelManager.Tests.Infrastructure;
 
 /// <summary>
-/// A runtime whose "servers" are one real loopback server that always answers ready, so lifecycle rules can be tested
-/// in virtual time; it counts starts and stops per model.
+/// A runtime whose "servers" all point at one real loopback server that always answers ready, so lifecycle rules can
+/// be tested in virtual time. It counts starts and stops per model, can fail or hold starts, can have servers "crash",
+/// and can pretend a server was left running by a previous ModelManager.
 /// </summary>
 public sealed class FakeRuntime(Uri readyServer) : IModelServerRuntime
 {
-    private int starts;
+    private readonly Lock gate = new();
+    private readonly List<string> started = [];
+    private readonly List<string> stopped = [];
+    private readonly Dictionary<string, Server> running = new(StringComparer.Ordinal);
+    private int instances;
 
-    public int Starts => Volatile.Read(ref starts);
+    public RuntimeKind Kind => RuntimeKind.Process;
 
-    public List<string> Stopped { get; } = [];
+    public int Starts
+    {
+        get
+        {
+            lock (gate)
+            {
+                return started.Count;
+            }
+        }
+    }
+
+    public IReadOnlyList<string> Started
+    {
+        get
+        {
+            lock (gate)
+            {
+                return [.. started];
+            }
+        }
+    }
+
+    public IReadOnlyList<string> Stopped
+    {
+        get
+        {
+            lock (gate)
+            {
+                return [.. stopped];
+            }
+        }
+    }
 
     /// <summary>When set, every start fails with it.</summary>
     public Exception? StartFailure { get; set; }
@@ -21,16 +57,66 @@ public sealed class FakeRuntime(Uri readyServer) : IModelServerRuntime
     /// <summary>Lets a test hold starts open to pile up concurrent callers.</summary>
     public TaskCompletionSource StartGate { get; set; } = CompletedGate();
 
+    /// <summary>Endpoint given to new servers (default: the always-ready server).</summary>
+    public Uri Endpoint { get; set; } = readyServer;
+
+    /// <summary>Pretends a previous ModelManager left a server of <paramref name="modelId"/> running.</summary>
+    public void LeaveRunning(string modelId)
+    {
+        lock (gate)
+        {
+            running[modelId] = new Server(this, modelId, $"left-{modelId}", Endpoint);
+        }
+    }
+
+    public bool IsRunning(string modelId)
+    {
+        lock (gate)
+        {
+            return running.ContainsKey(modelId);
+        }
+    }
+
+    /// <summary>The server exits on its own.</summary>
+    public void Crash(string modelId)
+    {
+        Server? server;
+        lock (gate)
+        {
+            running.Remove(modelId, out server);
+        }
+
+        server?.Exit("exit code 137");
+    }
+
+    public Task<IModelServer?> FindRunningAsync(string modelId, CatalogModelOptions model, CancellationToken cancellationToken)
+    {
+        lock (gate)
+        {
+            return Task.FromResult<IModelServer?>(running.TryGetValue(modelId, out var server) ? server : null);
+        }
+    }
+
     public async Task<IModelServer> StartAsync(string modelId, CatalogModelOptions model, CancellationToken cancellationToken)
     {
-        Interlocked.Increment(ref starts);
-        await StartGate.Task;
+        lock (gate)
+        {
+            started.Add(modelId);
+        }
+
+        await StartGate.Task.WaitAsync(cancellationToken);
         if (StartFailure is { } failure)
         {
             throw failure;
         }
 
-        return new Server(this, modelId, readyServer);
+        var server = new Server(this, modelId, $"{modelId}-{Interlocked.Increment(ref instances)}", Endpoint);
+        lock (gate)
+        {
+            running[modelId] = server;
+        }
+
+        return server;
     }
 
     private static TaskCompletionSource CompletedGate()
@@ -40,31 +126,41 @@ public sealed class FakeRuntime(Uri readyServer) : IModelServerRuntime
         return gate;
     }
 
-    private sealed class Server(FakeRuntime runtime, string modelId, Uri endpoint) : IModelServer
+    private sealed class Server(FakeRuntime runtime, string modelId, string instance, Uri endpoint) : IModelServer
     {
         private readonly TaskCompletionSource exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public string Instance { get; } = instance;
 
         public Uri Endpoint { get; } = endpoint;
 
         public Task Exited => exited.Task;
 
-        public string LogTail() => "fake server output";
+        public string? ExitDescription { get; private set; }
 
-        public Task StopAsync(TimeSpan grace)
+        public Task<string> LogTailAsync(CancellationToken cancellationToken) => Task.FromResult($"fake output of {Instance}");
+
+        public Task StopAsync(TimeSpan grace, CancellationToken cancellationToken)
         {
-            lock (runtime.Stopped)
+            lock (runtime.gate)
             {
-                runtime.Stopped.Add(modelId);
+                runtime.stopped.Add(modelId);
+                if (runtime.running.TryGetValue(modelId, out var current) && ReferenceEquals(current, this))
+                {
+                    runtime.running.Remove(modelId);
+                }
             }
 
-            exited.TrySetResult();
+            Exit("stopped");
             return Task.CompletedTask;
         }
 
-        public ValueTask DisposeAsync()
+        public void Exit(string description)
         {
+            ExitDescription = description;
             exited.TrySetResult();
-            return ValueTask.CompletedTask;
         }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

@@ -1,0 +1,55 @@
+using System.Diagnostics.Metrics;
+using LlmAspire.ModelManager.Lifecycle;
+
+namespace LlmAspire.ModelManager.Telemetry;
+
+/// <summary>The <c>LlmAspire.ModelManager</c> meter: cold starts, loaded models, state transitions, failed starts.</summary>
+public sealed class ModelManagerMetrics
+{
+    public const string MeterName = "LlmAspire.ModelManager";
+
+    private readonly Histogram<double> coldStart;
+    private readonly UpDownCounter<int> loaded;
+    private readonly Counter<long> transitions;
+    private readonly Counter<long> failures;
+
+    public ModelManagerMetrics(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(MeterName);
+        coldStart = meter.CreateHistogram<double>(
+            "llmaspire.modelmanager.cold_start.duration", "s", "From the start request to the server passing its readiness checks.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 90, 120, 180, 300, 600] });
+        loaded = meter.CreateUpDownCounter<int>("llmaspire.modelmanager.models.loaded", "{model}", "Models whose server is ready.");
+        transitions = meter.CreateCounter<long>("llmaspire.modelmanager.state.transitions", "{transition}", "Model state changes.");
+        failures = meter.CreateCounter<long>("llmaspire.modelmanager.start.failures", "{failure}", "Starts that failed or timed out.");
+    }
+
+    public void ColdStart(string model, string runtime, TimeSpan duration) =>
+        coldStart.Record(duration.TotalSeconds, new("llmaspire.model", model), new("llmaspire.runtime", runtime));
+
+    public void Transition(string model, ModelState from, ModelState to)
+    {
+        transitions.Add(1, new("llmaspire.model", model), new("llmaspire.state.from", Name(from)), new("llmaspire.state.to", Name(to)));
+        if (to == ModelState.Ready && from != ModelState.Ready)
+        {
+            loaded.Add(1, new KeyValuePair<string, object?>("llmaspire.model", model));
+        }
+        else if (from == ModelState.Ready && to != ModelState.Ready)
+        {
+            loaded.Add(-1, new KeyValuePair<string, object?>("llmaspire.model", model));
+        }
+    }
+
+    public void StartFailed(string model, string runtime) =>
+        failures.Add(1, new("llmaspire.model", model), new("llmaspire.runtime", runtime));
+
+    private static string Name(ModelState state) => state switch
+    {
+        ModelState.Stopped => "stopped",
+        ModelState.Starting => "starting",
+        ModelState.Ready => "ready",
+        ModelState.Stopping => "stopping",
+        ModelState.Failed => "failed",
+        _ => state.ToString(),
+    };
+}

@@ -1,0 +1,215 @@
+using System.Net;
+using System.Text;
+using Docker.DotNet.Models;
+using LlmAspire.ModelManager.Runtimes.Docker;
+using LlmAspire.ModelManager.Tests.Infrastructure;
+
+namespace LlmAspire.ModelManager.Tests;
+
+/// <summary>The service over real HTTP, running the simulator in containers of a private Docker engine.</summary>
+[Collection(DockerCollection.Name)]
+public sealed class DockerRuntimeTests(DockerEngine engine) : IAsyncLifetime
+{
+    private readonly string name = $"test-{Guid.NewGuid():N}"[..16];
+    private readonly List<ModelManagerHost> hosts = [];
+    private readonly DirectoryInfo cache = Directory.CreateTempSubdirectory("llmaspire-mm-cache-");
+
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var host in hosts)
+        {
+            await host.DisposeAsync();
+        }
+
+        foreach (var container in await engine.ContainersAsync(name))
+        {
+            await engine.Client.Containers.RemoveContainerAsync(container.ID, new ContainerRemoveParameters { Force = true }, CancellationToken.None);
+        }
+
+        cache.Delete(recursive: true);
+    }
+
+    private IEnumerable<KeyValuePair<string, string>> Simulator(
+        string id, string idleTimeout = "00:10:00", string startupTimeout = "00:01:00", Dictionary<string, string>? extra = null, params string[] simulatorArgs)
+    {
+        var values = new Dictionary<string, string>
+        {
+            ["Runtime"] = "Docker",
+            ["Image"] = DockerEngine.ImageTag,
+            ["Pull"] = "Never",
+            ["Command"] = DockerEngine.DotnetHost,
+            ["IdleTimeout"] = idleTimeout,
+            ["StartupTimeout"] = startupTimeout,
+            ["StopTimeout"] = "00:00:05",
+        };
+        foreach (var (key, value) in extra ?? [])
+        {
+            values[key] = value;
+        }
+
+        return TestCatalog.Entry(id, values, ["/sim/VllmSimulator.dll", "--urls", "http://127.0.0.1:{port}", "--model", "{model}", .. simulatorArgs]);
+    }
+
+    private async Task<ModelManagerHost> StartAsync(bool stopModelsOnShutdown = true, params IEnumerable<KeyValuePair<string, string>>[] catalog)
+    {
+        var host = await ModelManagerHost.StartAsync(
+        [
+            TestCatalog.Setting("Name", name),
+            TestCatalog.Setting("Docker:Endpoint", engine.Endpoint.ToString()),
+            TestCatalog.Setting("StopModelsOnShutdown", stopModelsOnShutdown ? "true" : "false"),
+            .. catalog.SelectMany(entry => entry),
+        ]);
+        hosts.Add(host);
+        return host;
+    }
+
+    private static async Task<string> CompleteAsync(Uri endpoint, string model)
+    {
+        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false });
+        using var response = await client.PostAsync(
+            new Uri(endpoint, "v1/chat/completions"),
+            new StringContent($$"""{"model":"{{model}}","messages":[{"role":"user","content":"hello"}]}""", Encoding.UTF8, "application/json"),
+            Cancellation);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await response.Content.ReadAsStringAsync(Cancellation);
+    }
+
+    [Fact]
+    public async Task The_first_ensure_starts_one_labelled_container_that_answers_and_it_is_removed_when_idle()
+    {
+        var host = await StartAsync(catalog: Simulator("sim", idleTimeout: "00:00:01", extra: new()
+        {
+            ["Volumes:0"] = $"{cache.FullName}:/cache:ro",
+            ["Environment:HF_HOME"] = "/cache",
+        }));
+
+        var ensured = await host.EnsureAsync("sim");
+        // Keep it busy while the container is inspected, as a gateway streaming from it would.
+        await host.ReportAsync("gateway-1", "sim", 1, 0);
+        Assert.Equal("ready", (string?)ensured["state"]);
+        Assert.Equal("docker", (string?)ensured["runtime"]);
+        var endpoint = new Uri((string)ensured["endpoint"]!);
+        Assert.Equal("127.0.0.1", endpoint.Host);
+        Assert.Contains("chat.completion", await CompleteAsync(endpoint, "sim"), StringComparison.Ordinal);
+
+        var container = Assert.Single(await engine.ContainersAsync(name));
+        Assert.StartsWith((string)ensured["instance"]!, container.ID, StringComparison.Ordinal);
+        Assert.Equal("sim", container.Labels[DockerRuntime.ModelLabel]);
+        Assert.Equal(name, container.Labels[DockerRuntime.ManagerLabel]);
+        Assert.Equal(endpoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), container.Labels[DockerRuntime.PortLabel]);
+        Assert.Equal(12, container.Labels[DockerRuntime.InstanceLabel].Length);
+        var inspected = await engine.Client.Containers.InspectContainerAsync(container.ID, Cancellation);
+        Assert.Equal("host", inspected.HostConfig?.NetworkMode);
+        Assert.Contains(inspected.Mounts, mount => mount.Destination == "/cache" && !mount.RW);
+        Assert.Contains("HF_HOME=/cache", inspected.Config?.Env ?? []);
+
+        await host.ReportAsync("gateway-1", "sim", 0, 0);
+        await host.WaitForStateAsync("sim", "stopped");
+        await Eventually.HoldsAsync(async () => (await engine.ContainersAsync(name)).Count == 0, "the stopped container was removed");
+    }
+
+    [Fact]
+    public async Task Fifty_concurrent_ensures_start_exactly_one_container()
+    {
+        var host = await StartAsync(catalog: Simulator("sim", simulatorArgs: ["--startup-delay-ms", "500"]));
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => host.EnsureAsync("sim")));
+
+        Assert.Single(answers.Select(answer => (string?)answer["instance"]).Distinct());
+        Assert.Single(await engine.ContainersAsync(name));
+        Assert.Single(await host.EventsAsync("sim"), e => e == "starting");
+    }
+
+    [Fact]
+    public async Task A_restarted_ModelManager_adopts_the_running_container_instead_of_starting_another()
+    {
+        var first = await StartAsync(stopModelsOnShutdown: false, Simulator("sim"));
+        var ensured = await first.EnsureAsync("sim");
+        var endpoint = new Uri((string)ensured["endpoint"]!);
+        hosts.Remove(first);
+        await first.DisposeAsync();
+
+        Assert.Single(await engine.ContainersAsync(name));
+        Assert.Contains("chat.completion", await CompleteAsync(endpoint, "sim"), StringComparison.Ordinal);
+
+        var second = await StartAsync(catalog: Simulator("sim"));
+        await second.WaitForStateAsync("sim", "ready");
+        var adopted = await second.EnsureAsync("sim");
+
+        Assert.Equal((string?)ensured["instance"], (string?)adopted["instance"]);
+        Assert.Equal(endpoint.ToString(), (string?)adopted["endpoint"]);
+        Assert.Single(await engine.ContainersAsync(name));
+        Assert.Equal(["adopted", "ready"], await second.EventsAsync("sim"));
+        Assert.Contains("chat.completion", await CompleteAsync(endpoint, "sim"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_container_killed_from_outside_is_noticed_and_started_again_by_the_next_ensure()
+    {
+        var host = await StartAsync(catalog: Simulator("sim"));
+        var first = (string)(await host.EnsureAsync("sim"))["instance"]!;
+
+        await engine.Client.Containers.KillContainerAsync(first, new ContainerKillParameters { Signal = "KILL" }, Cancellation);
+
+        await host.WaitForStateAsync("sim", "stopped");
+        var error = (string?)(await host.GetAsync("sim"))["lastError"];
+        Assert.Contains("exited on its own (exit code 137", error, StringComparison.Ordinal);
+        Assert.Contains("Last output:", error, StringComparison.Ordinal);
+
+        var restarted = await host.EnsureAsync("sim");
+        Assert.NotEqual(first, (string?)restarted["instance"]);
+        Assert.Contains("chat.completion", await CompleteAsync(new Uri((string)restarted["endpoint"]!), "sim"), StringComparison.Ordinal);
+        var container = Assert.Single(await engine.ContainersAsync(name));
+        Assert.Equal("running", container.State);
+    }
+
+    [Fact]
+    public async Task A_container_that_does_not_load_in_time_fails_with_its_log_tail_and_is_removed()
+    {
+        var host = await StartAsync(catalog: Simulator("slow", startupTimeout: "00:00:02", simulatorArgs: ["--startup-delay-ms", "600000"]));
+
+        await host.EnsureAsync("slow", HttpStatusCode.ServiceUnavailable);
+
+        var error = (string?)(await host.GetAsync("slow"))["lastError"];
+        Assert.Contains("StartupTimeout (00:00:02)", error, StringComparison.Ordinal);
+        Assert.Contains("Loading model(s) slow for 600000 ms", error, StringComparison.Ordinal);
+        await Eventually.HoldsAsync(async () => (await engine.ContainersAsync(name)).Count == 0, "the failed container was removed");
+    }
+
+    [Fact]
+    public async Task A_missing_image_is_pulled_and_an_unreachable_registry_is_a_clear_failure()
+    {
+        // The registry is a closed loopback port: nothing leaves the machine.
+        var host = await StartAsync(catalog:
+        [
+            .. Simulator("absent", extra: new() { ["Image"] = "127.0.0.1:9/llmaspire/absent:1", ["Pull"] = "Missing" }),
+            .. Simulator("never", extra: new() { ["Image"] = "127.0.0.1:9/llmaspire/absent:1", ["Pull"] = "Never" }),
+        ]);
+
+        await host.EnsureAsync("absent", HttpStatusCode.ServiceUnavailable);
+        await host.EnsureAsync("never", HttpStatusCode.ServiceUnavailable);
+
+        var pulled = (string?)(await host.GetAsync("absent"))["lastError"];
+        Assert.Contains("Image '127.0.0.1:9/llmaspire/absent:1' is not on the Docker engine and pulling it failed", pulled, StringComparison.Ordinal);
+        var never = (string?)(await host.GetAsync("never"))["lastError"];
+        Assert.Contains("Pull is Never", never, StringComparison.Ordinal);
+        Assert.Empty(await engine.ContainersAsync(name));
+    }
+
+    [Fact]
+    public async Task A_gpu_request_reaches_the_engine_as_a_device_request()
+    {
+        // This engine has no NVIDIA runtime, so the request it receives is refused with the engine's own words.
+        var host = await StartAsync(catalog: Simulator("gpu", extra: new() { ["Gpu"] = "all" }));
+
+        await host.EnsureAsync("gpu", HttpStatusCode.ServiceUnavailable);
+
+        var error = (string?)(await host.GetAsync("gpu"))["lastError"];
+        Assert.Contains("could not select device driver \"nvidia\"", error, StringComparison.Ordinal);
+        Assert.Empty(await engine.ContainersAsync(name));
+    }
+}
