@@ -15,6 +15,7 @@ public sealed record ModelView(
     DateTimeOffset? LoadedSince,
     DateTimeOffset StateChangedAt,
     double? LastColdStartSeconds,
+    ColdStartView? LastColdStartPhases,
     string? LastError,
     DateTimeOffset? RetryAt,
     int MaxConcurrency,
@@ -32,6 +33,7 @@ public sealed record ModelView(
         model.LoadedSince,
         model.StateChangedAt,
         model.LastColdStart?.TotalSeconds,
+        model.LastColdStartPhases is { } phases ? new ColdStartView(phases.Wait.TotalSeconds, phases.Launch.TotalSeconds, phases.Load.TotalSeconds) : null,
         model.LastError,
         model.RetryAt,
         model.Options.MaxConcurrency,
@@ -48,6 +50,12 @@ public sealed record ModelView(
         _ => state.ToString().ToLowerInvariant(),
     };
 }
+
+/// <summary>
+/// The last cold start by phase: start request → runtime start call (waiting for a stop or evictions), the runtime call
+/// (image check, container or process start), → readiness checks passed (the server loading its weights).
+/// </summary>
+public sealed record ColdStartView(double WaitSeconds, double LaunchSeconds, double LoadSeconds);
 
 /// <summary>The whole fleet at one version: the answer of the list, the long poll and every change-feed event.</summary>
 public sealed record FleetView(long Version, int LoadedModels, int MaxLoadedModels, IReadOnlyList<ModelView> Models)

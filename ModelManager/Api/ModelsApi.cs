@@ -81,6 +81,8 @@ public static class ModelsApi
         try
         {
             await model.EnsureAsync(limit.Token);
+            // The caller's requests go out now, however long the load took.
+            activity.Touch(model.Id);
             return Results.Json(ModelView.Of(model, activity));
         }
         catch (ModelUnavailableException exception)

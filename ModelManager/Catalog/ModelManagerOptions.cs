@@ -33,6 +33,13 @@ public sealed class ModelManagerOptions
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan ReplicaGracePeriod { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// A ready model used (ensured, or reported by a gateway) within this window is not evicted to make room for
+    /// another: its requests may be on their way but not reported yet (gateways report in batches). 0 turns it off.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan EvictionGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>First wait before a failed model may be started again; doubles per consecutive failure.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
     public TimeSpan FailureBackoff { get; set; } = TimeSpan.FromSeconds(5);

@@ -89,7 +89,10 @@ public sealed partial class ManagedModel
     public DateTimeOffset? LoadedSince { get; private set; }
 
     /// <summary>Start request to ready, of the last start that launched a server (an adoption is not a cold start).</summary>
-    public TimeSpan? LastColdStart { get; private set; }
+    public TimeSpan? LastColdStart => LastColdStartPhases?.Total;
+
+    /// <summary>Where the last cold start's time went (see <see cref="ColdStartPhases"/>).</summary>
+    public ColdStartPhases? LastColdStartPhases { get; private set; }
 
     public string? LastError { get; private set; }
 
@@ -306,6 +309,7 @@ public sealed partial class ManagedModel
     {
         var token = cancellation.Token;
         var started = time.GetTimestamp();
+        long runtimeCalled = 0, launchedAt = 0;
         var launched = adopted;
         var wasAdopted = adopted is not null;
         try
@@ -318,8 +322,10 @@ public sealed partial class ManagedModel
                 wasAdopted = launched is not null;
                 if (launched is null)
                 {
-                    Record(LifecycleEventKind.Starting);
+                    runtimeCalled = time.GetTimestamp();
+                    Record(LifecycleEventKind.Starting, duration: time.GetElapsedTime(started));
                     launched = await runtime.StartAsync(Id, Options, token);
+                    launchedAt = time.GetTimestamp();
                 }
             }
 
@@ -335,7 +341,11 @@ public sealed partial class ManagedModel
 
             await WaitUntilReadyAsync(launched, token);
 
-            var elapsed = time.GetElapsedTime(started);
+            var readyAt = time.GetTimestamp();
+            var elapsed = time.GetElapsedTime(started, readyAt);
+            var phases = wasAdopted
+                ? null
+                : new ColdStartPhases(time.GetElapsedTime(started, runtimeCalled), time.GetElapsedTime(runtimeCalled, launchedAt), time.GetElapsedTime(launchedAt, readyAt));
             lock (gate)
             {
                 starting = null;
@@ -343,9 +353,9 @@ public sealed partial class ManagedModel
                 consecutiveFailures = 0;
                 LastError = null;
                 LoadedSince = time.GetUtcNow();
-                if (!wasAdopted)
+                if (phases is not null)
                 {
-                    LastColdStart = elapsed;
+                    LastColdStartPhases = phases;
                 }
 
                 SetState(ModelState.Ready);
@@ -356,7 +366,7 @@ public sealed partial class ManagedModel
                 metrics.ColdStart(Id, RuntimeName, elapsed);
             }
 
-            Record(LifecycleEventKind.Ready, launched, elapsed, wasAdopted ? "adopted" : null);
+            Record(LifecycleEventKind.Ready, launched, elapsed, wasAdopted ? "adopted" : phases!.ToString());
             LogReady(logger, Id, launched.Endpoint, elapsed.TotalMilliseconds);
             _ = WatchForExitAsync(launched);
             return launched.Endpoint;
@@ -623,4 +633,19 @@ public sealed partial class ManagedModel
     private sealed class StartupTimeoutException() : Exception("startup timeout");
 
     private sealed class ServerExitedException(string exit) : Exception(exit);
+}
+
+/// <summary>
+/// A cold start, phase by phase: <see cref="Wait"/> from the start request to the runtime's start call (a previous
+/// stop, evictions to make room, looking for a running server), <see cref="Launch"/> the runtime call itself (image
+/// check, container create and start, process spawn), <see cref="Load"/> from there until the server's readiness
+/// checks pass (weights loaded). What the platform adds after that is the gateway's to measure.
+/// </summary>
+public sealed record ColdStartPhases(TimeSpan Wait, TimeSpan Launch, TimeSpan Load)
+{
+    public TimeSpan Total => Wait + Launch + Load;
+
+    public override string ToString() => string.Create(
+        System.Globalization.CultureInfo.InvariantCulture,
+        $"wait {Wait.TotalMilliseconds:F0} ms, launch {Launch.TotalMilliseconds:F0} ms, load {Load.TotalMilliseconds:F0} ms");
 }

@@ -14,6 +14,8 @@ namespace LlmAspire.ModelManager.Lifecycle;
 public sealed class ModelFleet
 {
     private readonly ActivityTracker activity;
+    private readonly TimeProvider timeProvider;
+    private readonly TimeSpan evictionGrace;
     private readonly int maxLoaded;
     private readonly SemaphoreSlim capacity = new(1, 1);
     private long version;
@@ -24,8 +26,10 @@ public sealed class ModelFleet
         TimeProvider timeProvider, ILifecycleEventSink events, ModelManagerMetrics metrics, ILogger<ManagedModel> logger)
     {
         this.activity = activity;
+        this.timeProvider = timeProvider;
         var settings = options.Value;
         maxLoaded = settings.MaxLoadedModels;
+        evictionGrace = settings.EvictionGracePeriod;
         var byKind = runtimes.GroupBy(runtime => runtime.Kind).ToDictionary(group => group.Key, group => group.First());
         Models = settings.Models.ToDictionary(
             entry => entry.Key,
@@ -68,12 +72,11 @@ public sealed class ModelFleet
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var victim = Models.Values
-                    .Where(model => model != starting && model.State == ModelState.Ready && activity.InFlight(model.Id) == 0)
-                    .MinBy(model => activity.LastActivity(model.Id) ?? model.LoadedSince ?? DateTimeOffset.MinValue);
+                    .Where(model => model != starting && model.State == ModelState.Ready && IsEvictable(model))
+                    .MinBy(LastUsed);
                 if (victim is not null)
                 {
-                    await victim.StopAsync(
-                        $"evicted (least recently used) to load {starting.Id}", LifecycleEventKind.Evicted, () => activity.InFlight(victim.Id) == 0);
+                    await victim.StopAsync($"evicted (least recently used) to load {starting.Id}", LifecycleEventKind.Evicted, () => IsEvictable(victim));
                     continue;
                 }
 
@@ -84,8 +87,8 @@ public sealed class ModelFleet
                 }
 
                 throw new ModelUnavailableException(
-                    $"All {maxLoaded} model slots (ModelManager:MaxLoadedModels) are taken by models that are loading or serving requests; '{starting.Id}' cannot be loaded now.",
-                    TimeSpan.FromSeconds(5),
+                    $"All {maxLoaded} model slots (ModelManager:MaxLoadedModels) are taken by models that are loading, serving requests or were used in the last {evictionGrace.TotalSeconds:0.#} s; '{starting.Id}' cannot be loaded now.",
+                    evictionGrace > TimeSpan.FromSeconds(5) ? evictionGrace : TimeSpan.FromSeconds(5),
                     "capacity_exhausted");
             }
         }
@@ -94,6 +97,13 @@ public sealed class ModelFleet
             capacity.Release();
         }
     }
+
+    /// <summary>Nothing in flight, and not used within the eviction grace period.</summary>
+    private bool IsEvictable(ManagedModel model) =>
+        activity.InFlight(model.Id) == 0 && timeProvider.GetUtcNow() - LastUsed(model) >= evictionGrace;
+
+    private DateTimeOffset LastUsed(ManagedModel model) =>
+        new[] { activity.LastActivity(model.Id), model.LoadedSince }.Max() ?? DateTimeOffset.MinValue;
 
     private static bool IsLoaded(ManagedModel model) => model.State is ModelState.Starting or ModelState.Ready or ModelState.Stopping;
 

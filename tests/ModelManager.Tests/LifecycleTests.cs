@@ -222,6 +222,7 @@ public sealed class LifecycleTests : IAsyncLifetime
         await fleet["a"].EnsureAsync(Token);
         time.Advance(TimeSpan.FromSeconds(10));
         await fleet["b"].EnsureAsync(Token);
+        time.Advance(TimeSpan.FromSeconds(30));
         fleet.Activity.Report("gateway-1", Busy("a", 1));
 
         await fleet["c"].EnsureAsync(Token);
@@ -245,10 +246,45 @@ public sealed class LifecycleTests : IAsyncLifetime
         Assert.Equal(ModelState.Stopped, fleet["b"].State);
         Assert.Empty(runtime.Stopped);
 
-        // Not a failure: once "a" is free, "b" loads at once, without backoff.
-        fleet.Activity.Report("gateway-1", Busy("a", 0));
+        // Not a failure: once "a" is free (and its eviction grace period over), "b" loads at once, without backoff.
+        time.Advance(TimeSpan.FromSeconds(30));
+        fleet.Activity.Report("gateway-1", IdleFor("a", 30));
         await fleet["b"].EnsureAsync(Token);
         Assert.Equal(ModelState.Ready, fleet["b"].State);
+    }
+
+    [Fact]
+    public async Task A_model_used_within_the_eviction_grace_period_is_not_evicted()
+    {
+        var fleet = Fleet(maxLoaded: 1, "a", "b");
+        fleet.Activity.Touch("a");
+        await fleet["a"].EnsureAsync(Token);
+
+        // The gateway that ensured "a" is about to send it requests, but has not reported them yet.
+        time.Advance(TimeSpan.FromSeconds(9));
+        var refused = await Assert.ThrowsAsync<ModelUnavailableException>(() => fleet["b"].EnsureAsync(Token));
+        Assert.Equal("capacity_exhausted", refused.Code);
+
+        time.Advance(TimeSpan.FromSeconds(1));
+        await fleet["b"].EnsureAsync(Token);
+        Assert.Equal(["a"], runtime.Stopped);
+    }
+
+    [Fact]
+    public async Task A_cold_start_is_measured_phase_by_phase()
+    {
+        var fleet = Fleet(models: "m");
+        runtime.StartGate = new TaskCompletionSource();
+        var ensure = fleet["m"].EnsureAsync(Token);
+        await Eventually.HoldsAsync(() => runtime.Starts == 1, "the runtime was called");
+        time.Advance(TimeSpan.FromSeconds(3));
+        runtime.StartGate.SetResult();
+        await ensure;
+
+        var phases = fleet["m"].LastColdStartPhases!;
+        Assert.Equal(TimeSpan.FromSeconds(3), phases.Launch);
+        Assert.Equal(phases.Total, fleet["m"].LastColdStart);
+        Assert.Contains("launch 3000 ms", fleet.Events.Recent("m").Single(e => e.Event == "ready").Detail, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -95,6 +95,7 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
         Assert.Equal("ready", (string?)ensured["state"]);
         Assert.Equal("process", (string?)ensured["runtime"]);
         Assert.True((double)ensured["lastColdStartSeconds"]! > 0);
+        Assert.True((double)ensured["lastColdStartPhases"]!["loadSeconds"]! > 0);
         var endpoint = new Uri((string)ensured["endpoint"]!);
         Assert.Equal("127.0.0.1", endpoint.Host);
         var pid = Pid(ensured);
@@ -206,6 +207,8 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
         var host = await StartAsync(catalog:
         [
             TestCatalog.Setting("MaxLoadedModels", "2"),
+            // Everything here happens within a second: no grace for recently used models.
+            TestCatalog.Setting("EvictionGracePeriod", "00:00:00"),
             .. TestCatalog.SimulatorProcess("a"),
             .. TestCatalog.SimulatorProcess("b"),
             .. TestCatalog.SimulatorProcess("c"),
