@@ -268,6 +268,31 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
         Assert.Contains("/nonexistent/llm-server", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_server_gets_its_catalog_environment_but_not_ModelManagers_own_settings()
+    {
+        Environment.SetEnvironmentVariable("ConnectionStrings__llmaspiretest", "Password=secret");
+        try
+        {
+            var host = await StartAsync(catalog: TestCatalog.Entry(
+                "env",
+                new() { ["Command"] = "/bin/sh", ["Environment:MODEL_SETTING"] = "from-catalog", ["Gpu"] = "device=3" },
+                ["-c", "env | sort; exit 3"]));
+
+            await host.EnsureAsync("env", HttpStatusCode.ServiceUnavailable);
+
+            var output = (string?)(await host.GetAsync("env"))["lastError"];
+            Assert.Contains("exit code 3", output, StringComparison.Ordinal);
+            Assert.Contains("MODEL_SETTING=from-catalog", output, StringComparison.Ordinal);
+            Assert.Contains("CUDA_VISIBLE_DEVICES=3", output, StringComparison.Ordinal);
+            Assert.DoesNotContain("llmaspiretest", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("ConnectionStrings__llmaspiretest", null);
+        }
+    }
+
     private static async Task<string> StreamAsync(Uri endpoint, string model, int outputTokens, int tokensPerSecond)
     {
         using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false });

@@ -69,6 +69,13 @@ public sealed partial class ProcessRuntime(IOptions<ModelManagerOptions> options
             start.ArgumentList.Add(ServerArguments.Expand(argument, port, modelId));
         }
 
+        // The server inherits ModelManager's environment, except what is ModelManager's own: its settings (the API
+        // token among them), connection strings, service discovery, its listening URLs and its telemetry identity.
+        foreach (var key in start.Environment.Keys.Where(IsModelManagersOwn).ToList())
+        {
+            start.Environment.Remove(key);
+        }
+
         if (GpuRequest.TryParse(model.Gpu, out var gpu) && gpu is { DeviceIds.Count: > 0 })
         {
             start.Environment["CUDA_VISIBLE_DEVICES"] = gpu.VisibleDevices;
@@ -96,6 +103,12 @@ public sealed partial class ProcessRuntime(IOptions<ModelManagerOptions> options
         return Task.FromResult<IModelServer>(new ProcessModelServer(
             process, process.Id, startTime, ServerArguments.LoopbackEndpoint(port), statePath, logPath, options.Value.Process.MaxLogBytes));
     }
+
+    private static bool IsModelManagersOwn(string variable) =>
+        variable.StartsWith("ModelManager__", StringComparison.OrdinalIgnoreCase)
+        || variable.StartsWith("ConnectionStrings__", StringComparison.OrdinalIgnoreCase)
+        || variable.StartsWith("services__", StringComparison.OrdinalIgnoreCase)
+        || variable is "ASPNETCORE_URLS" or "ASPNETCORE_HTTP_PORTS" or "ASPNETCORE_HTTPS_PORTS" or "OTEL_SERVICE_NAME" or "OTEL_RESOURCE_ATTRIBUTES";
 
     private (string State, string Log) Paths(string modelId)
     {

@@ -235,7 +235,7 @@ public sealed class DockerEngine : IAsyncLifetime
                 Repo = ImageRepository,
                 Tag = "1",
                 // The content root must not be "/": the configuration file watcher would crawl the whole file system.
-                Changes = ["WORKDIR /sim", "ENV DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1"],
+                Changes = ["WORKDIR /sim", "ENV DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1", "ENV DOTNET_hostBuilder__reloadConfigOnChange=false"],
             },
             image,
             null,
