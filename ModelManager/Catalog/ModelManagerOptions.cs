@@ -143,6 +143,9 @@ public sealed class CatalogModelOptions
 
     public Dictionary<string, string> Environment { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>The server's working directory (Docker: inside the container). Default: ModelManager's own, or the image's.</summary>
+    public string? WorkingDirectory { get; set; }
+
     /// <summary>
     /// GPUs: <c>all</c>, a count (<c>2</c>) or device ids (<c>device=1</c>, <c>device=0,1</c>, <c>device=GPU-&lt;uuid&gt;</c>).
     /// Docker turns it into a device request; a process gets device ids as <c>CUDA_VISIBLE_DEVICES</c>. Empty: none.

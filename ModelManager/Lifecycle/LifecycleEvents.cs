@@ -51,7 +51,10 @@ public sealed partial class InMemoryLifecycleEventSink(ILogger<InMemoryLifecycle
             }
         }
 
-        LogEvent(logger, lifecycleEvent.Model, lifecycleEvent.Event, lifecycleEvent.Runtime, lifecycleEvent.Instance, lifecycleEvent.DurationMs, lifecycleEvent.Detail);
+        LogEvent(
+            logger, lifecycleEvent.Model, lifecycleEvent.Event, lifecycleEvent.Runtime, lifecycleEvent.Instance ?? "-",
+            lifecycleEvent.DurationMs is { } ms ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $" after {ms:F0} ms") : "",
+            lifecycleEvent.Detail is { Length: > 0 } detail ? $": {detail}" : "");
     }
 
     /// <summary>Recorded events, oldest first, optionally for one model only.</summary>
@@ -63,6 +66,6 @@ public sealed partial class InMemoryLifecycleEventSink(ILogger<InMemoryLifecycle
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model}: {Event} ({Runtime} {Instance}, {DurationMs} ms) {Detail}")]
-    private static partial void LogEvent(ILogger logger, string model, string @event, string runtime, string? instance, double? durationMs, string? detail);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model}: {Event} ({Runtime} {Instance}){Duration}{Detail}")]
+    private static partial void LogEvent(ILogger logger, string model, string @event, string runtime, string instance, string duration, string detail);
 }

@@ -45,13 +45,14 @@ public sealed class DockerRuntimeTests(DockerEngine engine) : IAsyncLifetime
             ["IdleTimeout"] = idleTimeout,
             ["StartupTimeout"] = startupTimeout,
             ["StopTimeout"] = "00:00:05",
+            ["WorkingDirectory"] = "/sim",
         };
         foreach (var (key, value) in extra ?? [])
         {
             values[key] = value;
         }
 
-        return TestCatalog.Entry(id, values, ["/sim/VllmSimulator.dll", "--urls", "http://127.0.0.1:{port}", "--model", "{model}", .. simulatorArgs]);
+        return TestCatalog.Entry(id, values, ["VllmSimulator.dll", "--urls", "http://127.0.0.1:{port}", "--model", "{model}", .. simulatorArgs]);
     }
 
     private async Task<ModelManagerHost> StartAsync(bool stopModelsOnShutdown = true, params IEnumerable<KeyValuePair<string, string>>[] catalog)

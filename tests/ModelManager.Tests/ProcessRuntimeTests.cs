@@ -269,6 +269,16 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_working_directory_that_does_not_exist_fails_the_start_naming_it()
+    {
+        var host = await StartAsync(catalog: TestCatalog.Entry("lost", new() { ["Command"] = "dotnet", ["WorkingDirectory"] = "/nonexistent/llmaspire" }, ["x.dll"]));
+
+        await host.EnsureAsync("lost", HttpStatusCode.ServiceUnavailable);
+
+        Assert.Contains("/nonexistent/llmaspire", (string?)(await host.GetAsync("lost"))["lastError"], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_server_gets_its_catalog_environment_but_not_ModelManagers_own_settings()
     {
         Environment.SetEnvironmentVariable("ConnectionStrings__llmaspiretest", "Password=secret");

@@ -98,6 +98,7 @@ public sealed partial class DockerRuntime : IModelServerRuntime, IDisposable
             Entrypoint = string.IsNullOrWhiteSpace(model.Command) ? null! : [model.Command],
             Cmd = model.Args.Count > 0 ? [.. model.Args.Select(argument => ServerArguments.Expand(argument, listenPort, modelId))] : null!,
             Env = [.. model.Environment.Select(entry => $"{entry.Key}={entry.Value}")],
+            WorkingDir = string.IsNullOrWhiteSpace(model.WorkingDirectory) ? null! : model.WorkingDirectory,
             Labels = new Dictionary<string, string>
             {
                 [ModelLabel] = modelId,

@@ -52,7 +52,7 @@ public sealed partial class ProcessRuntime(IOptions<ModelManagerOptions> options
         var port = model.Port != 0 ? model.Port : ServerArguments.FreeLoopbackPort();
         File.WriteAllText(logPath, "");
 
-        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, WorkingDirectory = model.WorkingDirectory ?? "" };
         foreach (var argument in (string[])["-c", LaunchScript, "sh", logPath])
         {
             start.ArgumentList.Add(argument);
@@ -93,7 +93,8 @@ public sealed partial class ProcessRuntime(IOptions<ModelManagerOptions> options
         }
         catch (System.ComponentModel.Win32Exception exception)
         {
-            throw new ModelServerException($"Could not start '{model.Command}': {exception.Message}", exception);
+            var where = string.IsNullOrEmpty(model.WorkingDirectory) ? "" : $" in '{model.WorkingDirectory}'";
+            throw new ModelServerException($"Could not start '{model.Command}'{where}: {exception.Message}", exception);
         }
 
         // The start time identifies this process for good (exec keeps it); a pid alone may be reused after a reboot.

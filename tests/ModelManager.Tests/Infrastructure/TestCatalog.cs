@@ -3,10 +3,7 @@ namespace LlmAspire.ModelManager.Tests.Infrastructure;
 /// <summary>Catalog entries as configuration keys.</summary>
 public static class TestCatalog
 {
-    /// <summary>The simulator, copied next to the test assembly by the project reference.</summary>
-    public static string SimulatorDll => Path.Combine(AppContext.BaseDirectory, "VllmSimulator.dll");
-
-    /// <summary>A process-runtime entry running the simulator with <c>dotnet</c>.</summary>
+    /// <summary>A process-runtime entry running the simulator (copied next to the tests by the project reference) with <c>dotnet</c>.</summary>
     public static IEnumerable<KeyValuePair<string, string>> SimulatorProcess(
         string id, string idleTimeout = "00:10:00", string startupTimeout = "00:01:00", params string[] simulatorArgs) =>
         Entry(id, new Dictionary<string, string>
@@ -16,7 +13,8 @@ public static class TestCatalog
             ["IdleTimeout"] = idleTimeout,
             ["StartupTimeout"] = startupTimeout,
             ["StopTimeout"] = "00:00:05",
-        }, [SimulatorDll, "--urls", "http://127.0.0.1:{port}", "--model", "{model}", .. simulatorArgs]);
+            ["WorkingDirectory"] = AppContext.BaseDirectory,
+        }, ["VllmSimulator.dll", "--urls", "http://127.0.0.1:{port}", "--model", "{model}", .. simulatorArgs]);
 
     public static IEnumerable<KeyValuePair<string, string>> Entry(string id, Dictionary<string, string> values, IEnumerable<string> args)
     {
