@@ -68,17 +68,6 @@ public sealed class DockerRuntimeTests(DockerEngine engine) : IAsyncLifetime
         return host;
     }
 
-    private static async Task<string> CompleteAsync(Uri endpoint, string model)
-    {
-        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false });
-        using var response = await client.PostAsync(
-            new Uri(endpoint, "v1/chat/completions"),
-            new StringContent($$"""{"model":"{{model}}","messages":[{"role":"user","content":"hello"}]}""", Encoding.UTF8, "application/json"),
-            Cancellation);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        return await response.Content.ReadAsStringAsync(Cancellation);
-    }
-
     [Fact]
     public async Task The_first_ensure_starts_one_labelled_container_that_answers_and_it_is_removed_when_idle()
     {
@@ -95,7 +84,7 @@ public sealed class DockerRuntimeTests(DockerEngine engine) : IAsyncLifetime
         Assert.Equal("docker", (string?)ensured["runtime"]);
         var endpoint = new Uri((string)ensured["endpoint"]!);
         Assert.Equal("127.0.0.1", endpoint.Host);
-        Assert.Contains("chat.completion", await CompleteAsync(endpoint, "sim"), StringComparison.Ordinal);
+        Assert.Contains("chat.completion", await SimulatorCalls.CompleteAsync(endpoint, "sim"), StringComparison.Ordinal);
 
         var container = Assert.Single(await engine.ContainersAsync(name));
         Assert.StartsWith((string)ensured["instance"]!, container.ID, StringComparison.Ordinal);
@@ -111,6 +100,44 @@ public sealed class DockerRuntimeTests(DockerEngine engine) : IAsyncLifetime
         await host.ReportAsync("gateway-1", "sim", 0, 0);
         await host.WaitForStateAsync("sim", "stopped");
         await Eventually.HoldsAsync(async () => (await engine.ContainersAsync(name)).Count == 0, "the stopped container was removed");
+    }
+
+    [Fact]
+    public async Task A_stream_that_outlives_the_idle_timeout_is_never_cut_and_the_container_stops_only_after_it_ends()
+    {
+        var host = await StartAsync(catalog: Simulator("sim", idleTimeout: "00:00:01"));
+        var endpoint = new Uri((string)(await host.EnsureAsync("sim"))["endpoint"]!);
+
+        await SimulatorCalls.StreamWhileReportingAsync(host, "sim", endpoint);
+
+        await host.WaitForStateAsync("sim", "stopped");
+        await Eventually.HoldsAsync(async () => (await engine.ContainersAsync(name)).Count == 0, "the stopped container was removed");
+    }
+
+    [Fact]
+    public async Task With_two_models_loaded_at_most_a_third_evicts_the_least_recently_used_idle_container()
+    {
+        var host = await StartAsync(catalog:
+        [
+            TestCatalog.Setting("MaxLoadedModels", "2"),
+            TestCatalog.Setting("EvictionGracePeriod", "00:00:00"),
+            .. Simulator("a"),
+            .. Simulator("b"),
+            .. Simulator("c"),
+        ]);
+        var a = await host.EnsureAsync("a");
+        var b = await host.EnsureAsync("b");
+        await host.ReportAsync("gateway-1", "a", 0, 0);
+
+        await host.EnsureAsync("c");
+
+        Assert.Equal("stopped", await host.StateAsync("b"));
+        Assert.Equal("ready", await host.StateAsync("a"));
+        Assert.Equal("ready", await host.StateAsync("c"));
+        var containers = await engine.ContainersAsync(name);
+        Assert.Equal(["a", "c"], containers.Select(c => c.Labels[DockerRuntime.ModelLabel]).Order());
+        Assert.DoesNotContain(containers, c => c.ID.StartsWith((string)b["instance"]!, StringComparison.Ordinal));
+        Assert.Contains(containers, c => c.ID.StartsWith((string)a["instance"]!, StringComparison.Ordinal));
     }
 
     [Fact]
@@ -135,7 +162,7 @@ public sealed class DockerRuntimeTests(DockerEngine engine) : IAsyncLifetime
         await first.DisposeAsync();
 
         Assert.Single(await engine.ContainersAsync(name));
-        Assert.Contains("chat.completion", await CompleteAsync(endpoint, "sim"), StringComparison.Ordinal);
+        Assert.Contains("chat.completion", await SimulatorCalls.CompleteAsync(endpoint, "sim"), StringComparison.Ordinal);
 
         var second = await StartAsync(catalog: Simulator("sim"));
         await second.WaitForStateAsync("sim", "ready");
@@ -145,7 +172,7 @@ public sealed class DockerRuntimeTests(DockerEngine engine) : IAsyncLifetime
         Assert.Equal(endpoint.ToString(), (string?)adopted["endpoint"]);
         Assert.Single(await engine.ContainersAsync(name));
         Assert.Equal(["adopted", "ready"], await second.EventsAsync("sim"));
-        Assert.Contains("chat.completion", await CompleteAsync(endpoint, "sim"), StringComparison.Ordinal);
+        Assert.Contains("chat.completion", await SimulatorCalls.CompleteAsync(endpoint, "sim"), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -163,7 +190,7 @@ public sealed class DockerRuntimeTests(DockerEngine engine) : IAsyncLifetime
 
         var restarted = await host.EnsureAsync("sim");
         Assert.NotEqual(first, (string?)restarted["instance"]);
-        Assert.Contains("chat.completion", await CompleteAsync(new Uri((string)restarted["endpoint"]!), "sim"), StringComparison.Ordinal);
+        Assert.Contains("chat.completion", await SimulatorCalls.CompleteAsync(new Uri((string)restarted["endpoint"]!), "sim"), StringComparison.Ordinal);
         var container = Assert.Single(await engine.ContainersAsync(name));
         Assert.Equal("running", container.State);
     }

@@ -69,23 +69,6 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
         }
     }
 
-    private static async Task<string> CompleteAsync(Uri endpoint, string model, params (string Name, string Value)[] headers)
-    {
-        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false });
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(endpoint, "v1/chat/completions"))
-        {
-            Content = new StringContent($$"""{"model":"{{model}}","messages":[{"role":"user","content":"hello"}]}""", Encoding.UTF8, "application/json"),
-        };
-        foreach (var (header, value) in headers)
-        {
-            request.Headers.Add(header, value);
-        }
-
-        using var response = await client.SendAsync(request, Cancellation);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        return await response.Content.ReadAsStringAsync(Cancellation);
-    }
-
     [Fact]
     public async Task The_first_ensure_starts_the_server_it_answers_and_it_stops_after_its_idle_timeout()
     {
@@ -100,7 +83,7 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
         Assert.Equal("127.0.0.1", endpoint.Host);
         var pid = Pid(ensured);
 
-        var answer = await CompleteAsync(endpoint, "sim");
+        var answer = await SimulatorCalls.CompleteAsync(endpoint, "sim");
         Assert.Contains("chat.completion", answer, StringComparison.Ordinal);
 
         await host.WaitForStateAsync("sim", "stopped");
@@ -115,27 +98,7 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
         var host = await StartAsync(catalog: TestCatalog.SimulatorProcess("sim", idleTimeout: "00:00:01"));
         var endpoint = new Uri((string)(await host.EnsureAsync("sim"))["endpoint"]!);
 
-        // The test plays the gateway: a 3-second stream, reported in flight every 200 ms while it runs.
-        using var streaming = new CancellationTokenSource();
-        var reporting = Task.Run(async () =>
-        {
-            while (!streaming.IsCancellationRequested)
-            {
-                await host.ReportAsync("gateway-1", "sim", 1, 0);
-                Assert.Equal("ready", await host.StateAsync("sim"));
-                await Task.Delay(200, CancellationToken.None);
-            }
-        }, Cancellation);
-        var stream = await StreamAsync(endpoint, "sim", outputTokens: 30, tokensPerSecond: 10);
-        await streaming.CancelAsync();
-        await reporting;
-
-        Assert.EndsWith("data: [DONE]", stream.TrimEnd(), StringComparison.Ordinal);
-        Assert.True(stream.Split('\n').Count(line => line.StartsWith("data: {", StringComparison.Ordinal)) >= 30, stream);
-        Assert.DoesNotContain("\"error\"", stream, StringComparison.Ordinal);
-        Assert.Equal("ready", await host.StateAsync("sim"));
-
-        await host.ReportAsync("gateway-1", "sim", 0, 0);
+        await SimulatorCalls.StreamWhileReportingAsync(host, "sim", endpoint);
         await host.WaitForStateAsync("sim", "stopped");
     }
 
@@ -164,7 +127,7 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
 
         // ModelManager is down; the model keeps serving.
         Assert.True(IsRunning(pid));
-        Assert.Contains("chat.completion", await CompleteAsync(endpoint, "sim"), StringComparison.Ordinal);
+        Assert.Contains("chat.completion", await SimulatorCalls.CompleteAsync(endpoint, "sim"), StringComparison.Ordinal);
 
         var second = await StartAsync(catalog: TestCatalog.SimulatorProcess("sim"));
         await second.WaitForStateAsync("sim", "ready");
@@ -173,7 +136,7 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
         Assert.Equal(pid, Pid(adopted));
         Assert.Equal(endpoint.ToString(), (string?)adopted["endpoint"]);
         Assert.Equal(["adopted", "ready"], await second.EventsAsync("sim"));
-        Assert.Contains("chat.completion", await CompleteAsync(endpoint, "sim"), StringComparison.Ordinal);
+        Assert.Contains("chat.completion", await SimulatorCalls.CompleteAsync(endpoint, "sim"), StringComparison.Ordinal);
 
         hosts.Remove(second);
         await second.DisposeAsync();
@@ -198,7 +161,7 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
 
         var restarted = await host.EnsureAsync("sim");
         Assert.NotEqual(pid, Pid(restarted));
-        Assert.Contains("chat.completion", await CompleteAsync(new Uri((string)restarted["endpoint"]!), "sim"), StringComparison.Ordinal);
+        Assert.Contains("chat.completion", await SimulatorCalls.CompleteAsync(new Uri((string)restarted["endpoint"]!), "sim"), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -301,19 +264,5 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
         {
             Environment.SetEnvironmentVariable("ConnectionStrings__llmaspiretest", null);
         }
-    }
-
-    private static async Task<string> StreamAsync(Uri endpoint, string model, int outputTokens, int tokensPerSecond)
-    {
-        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false });
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(endpoint, "v1/chat/completions"))
-        {
-            Content = new StringContent($$"""{"model":"{{model}}","stream":true,"messages":[{"role":"user","content":"hello"}]}""", Encoding.UTF8, "application/json"),
-        };
-        request.Headers.Add("x-sim-output-tokens", outputTokens.ToString(CultureInfo.InvariantCulture));
-        request.Headers.Add("x-sim-tokens-per-second", tokensPerSecond.ToString(CultureInfo.InvariantCulture));
-        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Cancellation);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        return await response.Content.ReadAsStringAsync(Cancellation);
     }
 }
