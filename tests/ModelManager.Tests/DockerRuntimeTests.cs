@@ -55,6 +55,31 @@ public sealed class DockerRuntimeTests(DockerEngine engine) : IAsyncLifetime
         return TestCatalog.Entry(id, values, ["VllmSimulator.dll", "--urls", "http://127.0.0.1:{port}", "--model", "{model}", .. simulatorArgs]);
     }
 
+    /// <summary>Starts a simulator container with this ModelManager's labels, as a previous ModelManager would have.</summary>
+    private async Task<(string Id, int Port)> RunLabelledSimulatorAsync(string model, params string[] simulatorArgs)
+    {
+        var port = Runtimes.ServerArguments.FreeLoopbackPort();
+        var portText = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var created = await engine.Client.Containers.CreateContainerAsync(
+            new CreateContainerParameters
+            {
+                Image = DockerEngine.ImageTag,
+                Entrypoint = [DockerEngine.DotnetHost],
+                Cmd = ["VllmSimulator.dll", "--urls", $"http://127.0.0.1:{portText}", "--model", model, .. simulatorArgs],
+                Labels = new Dictionary<string, string>
+                {
+                    [DockerRuntime.ModelLabel] = model,
+                    [DockerRuntime.InstanceLabel] = Guid.NewGuid().ToString("N")[..12],
+                    [DockerRuntime.ManagerLabel] = name,
+                    [DockerRuntime.PortLabel] = portText,
+                },
+                HostConfig = new HostConfig { NetworkMode = "host" },
+            },
+            Cancellation);
+        await engine.Client.Containers.StartContainerAsync(created.ID, new ContainerStartParameters(), Cancellation);
+        return (created.ID, port);
+    }
+
     private async Task<ModelManagerHost> StartAsync(bool stopModelsOnShutdown = true, params IEnumerable<KeyValuePair<string, string>>[] catalog)
     {
         var host = await ModelManagerHost.StartAsync(
@@ -173,6 +198,27 @@ public sealed class DockerRuntimeTests(DockerEngine engine) : IAsyncLifetime
         Assert.Single(await engine.ContainersAsync(name));
         Assert.Equal(["adopted", "ready"], await second.EventsAsync("sim"));
         Assert.Contains("chat.completion", await SimulatorCalls.CompleteAsync(endpoint, "sim"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Leftover_containers_are_cleaned_up_and_only_the_newest_running_one_is_adopted()
+    {
+        // What a crash at the wrong moment could leave: an exited container and two running ones for one model.
+        var exited = await RunLabelledSimulatorAsync("sim", ["--max-concurrency", "0"]);
+        await Eventually.HoldsAsync(
+            async () => (await engine.Client.Containers.InspectContainerAsync(exited.Id, Cancellation)).State?.Running == false, "the broken container exited");
+        var older = await RunLabelledSimulatorAsync("sim");
+        var newer = await RunLabelledSimulatorAsync("sim");
+
+        var host = await StartAsync(catalog: Simulator("sim"));
+        await host.WaitForStateAsync("sim", "ready");
+
+        var adopted = await host.EnsureAsync("sim");
+        Assert.StartsWith((string)adopted["instance"]!, newer.Id, StringComparison.Ordinal);
+        Assert.Equal(newer.Port, new Uri((string)adopted["endpoint"]!).Port);
+        var left = Assert.Single(await engine.ContainersAsync(name));
+        Assert.Equal(newer.Id, left.ID);
+        Assert.DoesNotContain(older.Id, (await engine.ContainersAsync(name)).Select(c => c.ID));
     }
 
     [Fact]
