@@ -61,7 +61,7 @@ public static class ModelsApi
 
     /// <summary>Waits until the model is ready (starting it when needed) and answers with its endpoint.</summary>
     private static async Task<IResult> EnsureAsync(
-        string id, double? timeoutSeconds, ModelFleet fleet, ActivityTracker activity, HttpContext context)
+        string id, double? timeoutSeconds, bool? verify, ModelFleet fleet, ActivityTracker activity, HttpContext context)
     {
         if (Find(fleet, id) is not { } model)
         {
@@ -80,7 +80,7 @@ public static class ModelsApi
         limit.CancelAfter(wait);
         try
         {
-            await model.EnsureAsync(limit.Token);
+            await model.EnsureAsync(verify == true, limit.Token);
             // The caller's requests go out now, however long the load took.
             activity.Touch(model.Id);
             return Results.Json(ModelView.Of(model, activity));

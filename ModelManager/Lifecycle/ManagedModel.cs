@@ -142,6 +142,22 @@ public sealed partial class ManagedModel
         }
     }
 
+    /// <summary>
+    /// Like <see cref="EnsureAsync(CancellationToken)"/>, but when <paramref name="verify"/> is set, a ready server is
+    /// first checked: if it refuses connections (it died and its exit has not been noticed yet, or something else
+    /// killed its listener), it is stopped and a new one started. What a gateway asks for after a refused connection.
+    /// </summary>
+    public async Task<Uri> EnsureAsync(bool verify, CancellationToken cancellationToken)
+    {
+        if (verify && State == ModelState.Ready && Endpoint is { } endpoint && await probe.RefusesConnectionsAsync(endpoint, cancellationToken))
+        {
+            LogRefusing(logger, Id, endpoint);
+            await StopAsync($"its server at {endpoint} refuses connections", LifecycleEventKind.Stopping, () => server?.Endpoint == endpoint);
+        }
+
+        return await EnsureAsync(cancellationToken);
+    }
+
     /// <summary>At service start: takes over a server of this model that is still running from before the restart.</summary>
     public async Task AdoptAsync(CancellationToken cancellationToken)
     {
@@ -626,6 +642,9 @@ public sealed partial class ManagedModel
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Model {Model} exited on its own ({Exit}); the next request starts it again")]
     private static partial void LogExited(ILogger logger, string model, string exit);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The server of model {Model} at {Endpoint} refuses connections; starting it again")]
+    private static partial void LogRefusing(ILogger logger, string model, Uri endpoint);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Looking for a running server of model {Model} to adopt failed: {Error}")]
     private static partial void LogAdoptionFailed(ILogger logger, string model, string error);

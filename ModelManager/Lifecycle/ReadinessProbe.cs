@@ -36,5 +36,28 @@ public sealed class ReadinessProbe : IDisposable
         }
     }
 
+    /// <summary>
+    /// True only when nothing accepts connections at the endpoint any more (the server is gone, whatever its process
+    /// or container looks like); a server that is merely slow or busy is not "refusing".
+    /// </summary>
+    public async Task<bool> RefusesConnectionsAsync(Uri endpoint, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(2));
+        try
+        {
+            using var health = await client.GetAsync(new Uri(endpoint, "/health"), HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            return false;
+        }
+        catch (HttpRequestException exception)
+        {
+            return exception.HttpRequestError == HttpRequestError.ConnectionError;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
     public void Dispose() => client.Dispose();
 }

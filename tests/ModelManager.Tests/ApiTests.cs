@@ -112,6 +112,21 @@ public sealed class ApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_verified_ensure_starts_again_a_server_that_refuses_connections()
+    {
+        await host.EnsureAsync("alpha");
+        runtime.StopListening("alpha", new Uri($"http://127.0.0.1:{Runtimes.ServerArguments.FreeLoopbackPort()}/"));
+
+        using var plain = await Client.PostAsync("/api/models/alpha/ensure", null, Cancellation);
+        Assert.Equal(1, runtime.Starts);
+
+        using var verified = await Client.PostAsync("/api/models/alpha/ensure?verify=true", null, Cancellation);
+        Assert.Equal(HttpStatusCode.OK, verified.StatusCode);
+        Assert.Equal(2, runtime.Starts);
+        Assert.Equal(readyServer.Address, new Uri((string)JsonNode.Parse(await verified.Content.ReadAsStringAsync(Cancellation))!["endpoint"]!));
+    }
+
+    [Fact]
     public async Task A_model_with_requests_in_flight_is_stopped_only_when_forced()
     {
         await host.EnsureAsync("alpha");

@@ -349,6 +349,24 @@ public sealed class LifecycleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_verified_ensure_replaces_a_server_that_refuses_connections_and_keeps_one_that_answers()
+    {
+        var fleet = Fleet(models: "m");
+        await fleet["m"].EnsureAsync(Token);
+
+        await fleet["m"].EnsureAsync(verify: true, Token);
+        Assert.Equal(1, runtime.Starts);
+
+        runtime.StopListening("m", new Uri($"http://127.0.0.1:{Runtimes.ServerArguments.FreeLoopbackPort()}/"));
+        var endpoint = await fleet["m"].EnsureAsync(verify: true, Token);
+
+        Assert.Equal(2, runtime.Starts);
+        Assert.Equal(["m"], runtime.Stopped);
+        Assert.Equal(readyServer.Address, endpoint);
+        Assert.Contains(fleet.Events.Recent("m"), e => e.Event == "stopping" && e.Detail!.Contains("refuses connections", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_server_left_running_by_a_previous_ModelManager_is_adopted_not_started_again()
     {
         var fleet = Fleet(3, "m", "n");

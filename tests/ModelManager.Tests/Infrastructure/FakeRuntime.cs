@@ -77,6 +77,15 @@ public sealed class FakeRuntime(Uri readyServer) : IModelServerRuntime
         }
     }
 
+    /// <summary>The server stops answering at its endpoint (its listener is gone) without exiting.</summary>
+    public void StopListening(string modelId, Uri deadEndpoint)
+    {
+        lock (gate)
+        {
+            running[modelId].Endpoint = deadEndpoint;
+        }
+    }
+
     /// <summary>The server exits on its own.</summary>
     public void Crash(string modelId)
     {
@@ -132,7 +141,7 @@ public sealed class FakeRuntime(Uri readyServer) : IModelServerRuntime
 
         public string Instance { get; } = instance;
 
-        public Uri Endpoint { get; } = endpoint;
+        public Uri Endpoint { get; set; } = endpoint;
 
         public Task Exited => exited.Task;
 
