@@ -16,7 +16,6 @@ public static class ModelsApi
     private const int MaxActivityReportBytes = 1024 * 1024;
     private static readonly TimeSpan DefaultChangeWait = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan MaxChangeWait = TimeSpan.FromMinutes(2);
-    private static readonly TimeSpan StreamHeartbeat = TimeSpan.FromSeconds(15);
 
     /// <summary>
     /// Maps the control API. Every call needs <c>Authorization: Bearer &lt;ModelManager:ApiToken&gt;</c>: it starts
@@ -173,7 +172,7 @@ public static class ModelsApi
 
     /// <summary>
     /// Server-sent events: the whole fleet as a <c>models</c> event (id = version) at once and after every change, and
-    /// a comment line every 15 s so proxies keep the connection open.
+    /// a comment line every <c>ChangeFeedHeartbeat</c> (15 s) so proxies keep the connection open.
     /// </summary>
     private static async Task StreamChangesAsync(ModelFleet fleet, ActivityTracker activity, IOptions<ModelManagerOptions> options, HttpContext context)
     {
@@ -201,7 +200,7 @@ public static class ModelsApi
 
                 try
                 {
-                    await changed.WaitAsync(StreamHeartbeat, aborted);
+                    await changed.WaitAsync(options.Value.ChangeFeedHeartbeat, aborted);
                 }
                 catch (TimeoutException)
                 {

@@ -48,6 +48,10 @@ public sealed class ModelManagerOptions
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan MaxFailureBackoff { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>How often the change-feed stream sends a comment line when nothing changes, so proxies keep it open.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan ChangeFeedHeartbeat { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>
     /// Whether a graceful shutdown of ModelManager also stops the model servers. Off by default: warm models keep
     /// serving through a ModelManager restart, and the restarted service adopts them.

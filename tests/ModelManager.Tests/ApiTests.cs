@@ -28,6 +28,7 @@ public sealed class ApiTests : IAsyncLifetime
                 TestCatalog.Setting("MaxLoadedModels", "2"),
                 TestCatalog.Setting("FailureBackoff", "00:01:00"),
                 TestCatalog.Setting("MaxFailureBackoff", "00:10:00"),
+                TestCatalog.Setting("ChangeFeedHeartbeat", "00:00:00.200"),
                 new("ModelManager:Models:alpha:Command", "unused"),
                 new("ModelManager:Models:alpha:MaxConcurrency", "8"),
                 new("ModelManager:Models:beta:Command", "unused"),
@@ -274,6 +275,23 @@ public sealed class ApiTests : IAsyncLifetime
             Assert.True(next.Id > first.Id);
             states.Add((string?)next.Data["models"]!.AsArray().Single(m => (string?)m!["id"] == "beta")!["state"]);
         }
+    }
+
+    [Fact]
+    public async Task The_event_stream_sends_keep_alive_comments_while_nothing_changes()
+    {
+        using var response = await Client.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/api/changes/stream"), HttpCompletionOption.ResponseHeadersRead, Cancellation);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(Cancellation));
+        await ReadEventAsync(reader);
+
+        var comments = 0;
+        while (comments < 2 && await reader.ReadLineAsync(Cancellation) is { } line)
+        {
+            Assert.True(line.Length == 0 || line == ": keep-alive", line);
+            comments += line == ": keep-alive" ? 1 : 0;
+        }
+
+        Assert.Equal(2, comments);
     }
 
     [Fact]

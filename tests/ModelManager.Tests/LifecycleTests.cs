@@ -254,6 +254,34 @@ public sealed class LifecycleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Concurrent_starts_beyond_the_budget_load_exactly_that_many_and_refuse_the_rest()
+    {
+        var fleet = Fleet(maxLoaded: 2, "a", "b", "c", "d");
+        runtime.StartGate = new TaskCompletionSource();
+
+        var ensures = new[] { "a", "b", "c", "d" }.Select(id => Task.Run(() => fleet[id].EnsureAsync(Token), Token)).ToArray();
+        await Eventually.HoldsAsync(() => ensures.Count(e => e.IsCompleted) == 2, "two starts were refused at once");
+        runtime.StartGate.SetResult();
+        var outcomes = await Task.WhenAll(ensures.Select(async ensure =>
+        {
+            try
+            {
+                await ensure;
+                return "ready";
+            }
+            catch (ModelUnavailableException refused)
+            {
+                return refused.Code;
+            }
+        }));
+
+        Assert.Equal(2, outcomes.Count(outcome => outcome == "ready"));
+        Assert.Equal(2, outcomes.Count(outcome => outcome == "capacity_exhausted"));
+        Assert.Equal(2, fleet.Fleet.LoadedCount);
+        Assert.Equal(2, runtime.Starts);
+    }
+
+    [Fact]
     public async Task A_model_used_within_the_eviction_grace_period_is_not_evicted()
     {
         var fleet = Fleet(maxLoaded: 1, "a", "b");
