@@ -244,12 +244,12 @@ public sealed class DockerRuntimeTests(DockerEngine engine) : IAsyncLifetime
     [Fact]
     public async Task A_container_that_does_not_load_in_time_fails_with_its_log_tail_and_is_removed()
     {
-        var host = await StartAsync(catalog: Simulator("slow", startupTimeout: "00:00:02", simulatorArgs: ["--startup-delay-ms", "600000"]));
+        var host = await StartAsync(catalog: Simulator("slow", startupTimeout: "00:00:05", simulatorArgs: ["--startup-delay-ms", "600000"]));
 
         await host.EnsureAsync("slow", HttpStatusCode.ServiceUnavailable);
 
         var error = (string?)(await host.GetAsync("slow"))["lastError"];
-        Assert.Contains("StartupTimeout (00:00:02)", error, StringComparison.Ordinal);
+        Assert.Contains("StartupTimeout (00:00:05)", error, StringComparison.Ordinal);
         Assert.Contains("Loading model(s) slow for 600000 ms", error, StringComparison.Ordinal);
         await Eventually.HoldsAsync(async () => (await engine.ContainersAsync(name)).Count == 0, "the failed container was removed");
     }

@@ -193,7 +193,8 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
     [Fact]
     public async Task A_server_that_does_not_load_in_time_fails_with_the_tail_of_its_output_and_is_stopped()
     {
-        var host = await StartAsync(catalog: TestCatalog.SimulatorProcess("slow", startupTimeout: "00:00:02", simulatorArgs: ["--startup-delay-ms", "600000"]));
+        // Long enough for the simulator to log that it is loading even on a busy machine.
+        var host = await StartAsync(catalog: TestCatalog.SimulatorProcess("slow", startupTimeout: "00:00:05", simulatorArgs: ["--startup-delay-ms", "600000"]));
 
         var failed = await host.EnsureAsync("slow", HttpStatusCode.ServiceUnavailable);
         Assert.Equal("model_unavailable", (string?)failed["error"]!["code"]);
@@ -201,7 +202,7 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
         var model = await host.GetAsync("slow");
         Assert.Equal("failed", (string?)model["state"]);
         var error = (string?)model["lastError"];
-        Assert.Contains("StartupTimeout (00:00:02)", error, StringComparison.Ordinal);
+        Assert.Contains("StartupTimeout (00:00:05)", error, StringComparison.Ordinal);
         Assert.Contains("Last output:", error, StringComparison.Ordinal);
         Assert.Contains("Loading model(s) slow for 600000 ms", error, StringComparison.Ordinal);
         Assert.NotNull(model["retryAt"]);
