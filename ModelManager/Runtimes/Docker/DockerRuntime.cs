@@ -28,8 +28,10 @@ public sealed partial class DockerRuntime : IModelServerRuntime, IDisposable
     {
         this.options = options.Value;
         this.logger = logger;
+        // A malformed DOCKER_HOST must not keep ModelManager (and its process models) from starting: Docker starts then
+        // fail, naming the endpoint they tried.
         EngineEndpoint = this.options.Docker.Endpoint
-            ?? (Environment.GetEnvironmentVariable("DOCKER_HOST") is { Length: > 0 } host ? new Uri(host) : new Uri("unix:///var/run/docker.sock"));
+            ?? (Uri.TryCreate(Environment.GetEnvironmentVariable("DOCKER_HOST"), UriKind.Absolute, out var host) ? host : new Uri("unix:///var/run/docker.sock"));
         // No client-wide timeout: waiting for a container to exit lasts as long as the container runs. Every other call
         // carries its own limit (Docker:RequestTimeout, Docker:PullTimeout, the stop grace period).
         client = new Lazy<DockerClient>(() => new DockerClientBuilder().WithEndpoint(EngineEndpoint).WithTimeout(Timeout.InfiniteTimeSpan).Build());
