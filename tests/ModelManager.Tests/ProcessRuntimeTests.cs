@@ -144,6 +144,29 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_server_still_loading_when_ModelManager_restarts_is_adopted_and_waited_for()
+    {
+        var first = await StartAsync(stopModelsOnShutdown: false, TestCatalog.SimulatorProcess("sim", simulatorArgs: ["--startup-delay-ms", "3000"]));
+        using (var loading = await first.Client.PostAsync("/api/models/sim/ensure?timeoutSeconds=0.5", null, Cancellation))
+        {
+            Assert.Equal(HttpStatusCode.GatewayTimeout, loading.StatusCode);
+        }
+
+        await Eventually.HoldsAsync(async () => (await first.GetAsync("sim"))["instance"] is not null, "the server process was launched");
+        var pid = int.Parse((string)(await first.GetAsync("sim"))["instance"]!, CultureInfo.InvariantCulture);
+        Assert.Equal("starting", await first.StateAsync("sim"));
+        hosts.Remove(first);
+        await first.DisposeAsync();
+        Assert.True(IsRunning(pid));
+
+        var second = await StartAsync(catalog: TestCatalog.SimulatorProcess("sim", simulatorArgs: ["--startup-delay-ms", "3000"]));
+        var adopted = await second.EnsureAsync("sim");
+
+        Assert.Equal(pid, Pid(adopted));
+        Assert.Equal(["adopted", "ready"], await second.EventsAsync("sim"));
+    }
+
+    [Fact]
     public async Task A_process_killed_from_outside_is_noticed_and_started_again_by_the_next_ensure()
     {
         var host = await StartAsync(catalog: TestCatalog.SimulatorProcess("sim"));
