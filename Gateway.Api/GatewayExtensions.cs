@@ -6,10 +6,10 @@ using LlmAspire.Gateway.Configuration;
 using LlmAspire.Gateway.Forwarding;
 using LlmAspire.Gateway.Inference;
 using LlmAspire.Gateway.Ledger;
+using LlmAspire.Gateway.ModelLifecycle;
 using LlmAspire.Gateway.Models;
 using LlmAspire.Gateway.OpenAi;
 using LlmAspire.Gateway.RateLimiting;
-using LlmAspire.Gateway.Routing;
 using LlmAspire.Gateway.Storage;
 using LlmAspire.Gateway.Telemetry;
 using Microsoft.AspNetCore.Diagnostics;
@@ -33,9 +33,10 @@ public static class GatewayExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddHttpForwarder();
         services.AddSingleton<GatewayMetrics>();
-        services.AddSingleton<IModelRouteTable, ConfiguredModelRouteTable>();
+        builder.AddModelLifecycle();
         services.AddSingleton<AdmissionQueues>();
         services.AddSingleton<UpstreamHttpClient>();
+        services.AddSingleton<StartedStreamForwarder>();
         services.AddSingleton<InferenceProxy>();
 
         builder.AddGatewayStorage();

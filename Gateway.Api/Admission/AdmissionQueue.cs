@@ -21,13 +21,20 @@ public sealed class AdmissionQueue : IDisposable
     private readonly ConcurrencyLimiter limiter;
     private readonly TimeProvider timeProvider;
     private readonly TimeSpan queueTimeout;
+    private readonly Action<AdmissionQueue>? busyChanged;
+
+    // Slots held, only to notice the 0 → 1 and 1 → 0 steps; the counts that are reported come from the limiter.
+    private int held;
+    private long lastEndedTimestamp;
 
     // Recent service time per request (exponentially weighted), for Retry-After estimates.
     private long averageServiceTicks = TimeSpan.TicksPerSecond;
 
-    public AdmissionQueue(string model, ModelOptions options, TimeProvider timeProvider)
+    public AdmissionQueue(string model, ModelOptions options, TimeProvider timeProvider, Action<AdmissionQueue>? busyChanged = null)
     {
         Model = model;
+        this.busyChanged = busyChanged;
+        lastEndedTimestamp = timeProvider.GetTimestamp();
         MaxConcurrent = options.MaxConcurrent;
         queueTimeout = options.QueueTimeout;
         this.timeProvider = timeProvider;
@@ -46,6 +53,9 @@ public sealed class AdmissionQueue : IDisposable
     public long InFlight => MaxConcurrent - (limiter.GetStatistics()?.CurrentAvailablePermits ?? MaxConcurrent);
 
     public long Queued => limiter.GetStatistics()?.CurrentQueuedCount ?? 0;
+
+    /// <summary>Time since a request of this model last ended (or since the queue was created), whatever is in flight now.</summary>
+    public TimeSpan SinceLastEnded => timeProvider.GetElapsedTime(Volatile.Read(ref lastEndedTimestamp));
 
     /// <summary>
     /// Waits for a slot until one frees up, the queue timeout passes, or <paramref name="requestAborted"/> fires (then
@@ -75,6 +85,11 @@ public sealed class AdmissionQueue : IDisposable
             }
         }
 
+        if (Interlocked.Increment(ref held) == 1)
+        {
+            busyChanged?.Invoke(this);
+        }
+
         return (AdmissionResult.Admitted, new AdmissionSlot(this, lease, timeProvider.GetTimestamp()));
     }
 
@@ -91,7 +106,14 @@ public sealed class AdmissionQueue : IDisposable
     internal void Release(RateLimitLease lease, long admittedAt)
     {
         lease.Dispose();
-        var served = timeProvider.GetElapsedTime(admittedAt).Ticks;
+        var now = timeProvider.GetTimestamp();
+        Volatile.Write(ref lastEndedTimestamp, now);
+        if (Interlocked.Decrement(ref held) == 0)
+        {
+            busyChanged?.Invoke(this);
+        }
+
+        var served = timeProvider.GetElapsedTime(admittedAt, now).Ticks;
         var average = Interlocked.Read(ref averageServiceTicks);
         // A lost update under contention only delays the average by one sample.
         Interlocked.Exchange(ref averageServiceTicks, average + ((served - average) / 8));

@@ -1,22 +1,40 @@
+using System.Collections.Concurrent;
 using LlmAspire.Gateway.Routing;
 using LlmAspire.Gateway.Telemetry;
 
 namespace LlmAspire.Gateway.Admission;
 
-/// <summary>The admission queue of every routed model.</summary>
+/// <summary>
+/// The admission queue of every model: fixed models' from the start, a managed model's from its first request (with
+/// the limits it had then; a changed catalog concurrency applies after a gateway restart).
+/// </summary>
 public sealed class AdmissionQueues : IDisposable
 {
-    private readonly Dictionary<string, AdmissionQueue> queues;
+    private readonly ConcurrentDictionary<string, AdmissionQueue> queues = new(StringComparer.Ordinal);
+    private readonly TimeProvider timeProvider;
 
     public AdmissionQueues(IModelRouteTable routes, GatewayMetrics metrics, TimeProvider timeProvider)
     {
-        queues = routes.Routes.ToDictionary(route => route.Id, route => new AdmissionQueue(route.Id, route.Options, timeProvider), StringComparer.Ordinal);
+        this.timeProvider = timeProvider;
+        foreach (var model in routes.Models.Where(model => model.Route is not null && !model.Managed))
+        {
+            For(model.Route!);
+        }
+
         metrics.ObserveAdmission(() => queues.Values.Select(queue => (queue.Model, queue.InFlight, queue.Queued)));
     }
+
+    /// <summary>Raised with the queue whose model went from no request in flight to some, or back.</summary>
+    public event Action<AdmissionQueue>? BusyChanged;
 
     public AdmissionQueue this[string model] => queues[model];
 
     public IEnumerable<AdmissionQueue> All => queues.Values;
+
+    public AdmissionQueue For(ModelRoute route) =>
+        queues.TryGetValue(route.Id, out var queue)
+            ? queue
+            : queues.GetOrAdd(route.Id, id => new AdmissionQueue(id, route.Options, timeProvider, changed => BusyChanged?.Invoke(changed)));
 
     public void Dispose()
     {

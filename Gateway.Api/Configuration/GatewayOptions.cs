@@ -14,15 +14,20 @@ public sealed class GatewayOptions
     /// <summary>Forwarding connection pool settings shared by every upstream.</summary>
     public UpstreamPoolOptions Upstream { get; set; } = new();
 
-    /// <summary>Models served at a fixed endpoint, keyed by the model id clients send.</summary>
+    /// <summary>
+    /// Models keyed by the model id clients send: served at a fixed <c>Endpoint</c>, or, without one, the gateway's
+    /// settings for a model of ModelManager's catalog.
+    /// </summary>
     public Dictionary<string, ModelOptions> Models { get; set; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>One model: where it is served and how much traffic it takes. Keys under <c>Gateway:Models:&lt;id&gt;</c>.</summary>
 public sealed class ModelOptions
 {
-    /// <summary>Root URL of the OpenAI-compatible server (e.g. <c>http://127.0.0.1:8001</c>); request paths are appended.</summary>
-    [Required]
+    /// <summary>
+    /// Root URL of the OpenAI-compatible server (e.g. <c>http://127.0.0.1:8001</c>); request paths are appended. Left
+    /// out for a model that ModelManager starts and stops.
+    /// </summary>
     public Uri? Endpoint { get; set; }
 
     /// <summary>Bearer token sent to the upstream (for servers started with <c>--api-key</c>). Client credentials never are.</summary>
@@ -58,6 +63,14 @@ public sealed class ModelOptions
     /// <summary>Ceiling for the whole upstream exchange, however steadily it streams.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>These settings with another concurrency limit (a managed model's comes from ModelManager's catalog).</summary>
+    public ModelOptions WithMaxConcurrent(int maxConcurrent)
+    {
+        var copy = (ModelOptions)MemberwiseClone();
+        copy.MaxConcurrent = maxConcurrent;
+        return copy;
+    }
 }
 
 /// <summary>The single pooled handler every forwarded request goes through. Keys under <c>Gateway:Upstream</c>.</summary>

@@ -1,16 +1,23 @@
+using LlmAspire.Gateway.ModelLifecycle;
 using Microsoft.Extensions.Options;
 
 namespace LlmAspire.Gateway.Configuration;
 
 /// <summary>Rules that span several keys; single values are checked by <c>AddValidatedOptions</c>.</summary>
-internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
+internal sealed class GatewayOptionsValidator(IConfiguration configuration) : IValidateOptions<GatewayOptions>
 {
     public ValidateOptionsResult Validate(string? name, GatewayOptions options)
     {
         var errors = new List<string>();
+        var managerConfigured = configuration.GetSection($"services:{ModelManagerClientOptions.ServiceName}").Exists();
         foreach (var (id, model) in options.Models)
         {
             var prefix = $"{GatewayOptions.SectionName}:Models:{id}";
+            if (model.Endpoint is null && !managerConfigured)
+            {
+                errors.Add($"{prefix}:Endpoint is required: without ModelManager (services:{ModelManagerClientOptions.ServiceName}:http:0) every model needs a fixed endpoint.");
+            }
+
             if (model.Endpoint is { } endpoint && endpoint.Scheme is not ("http" or "https"))
             {
                 errors.Add($"{prefix}:Endpoint = '{endpoint.OriginalString}' must be an http:// or https:// URL.");

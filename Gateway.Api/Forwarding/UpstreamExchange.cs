@@ -1,5 +1,6 @@
 using LlmAspire.Gateway.Caching;
 using LlmAspire.Gateway.Inference;
+using LlmAspire.Gateway.OpenAi;
 using LlmAspire.Gateway.Routing;
 
 namespace LlmAspire.Gateway.Forwarding;
@@ -13,6 +14,9 @@ public enum UpstreamFailure
     StreamIdleTimeout,
     RequestTimeout,
     StreamBroken,
+
+    /// <summary>The model server answered with an error status (seen as such only where the response was already started).</summary>
+    ErrorStatus,
 }
 
 /// <summary>
@@ -23,7 +27,8 @@ public sealed class UpstreamExchange(ModelRoute route, InferenceOperation operat
 {
     public static readonly HttpRequestOptionsKey<UpstreamExchange> OptionsKey = new("LlmAspire.UpstreamExchange");
 
-    public ModelRoute Route { get; } = route;
+    /// <summary>Where the request goes; a managed model's route changes when a refused connect has it started again.</summary>
+    public ModelRoute Route { get; set; } = route;
 
     public InferenceOperation Operation { get; } = operation;
 
@@ -46,6 +51,11 @@ public sealed class UpstreamExchange(ModelRoute route, InferenceOperation operat
     public UpstreamFailure Failure { get; set; }
 
     public int ConnectAttempts { get; set; }
+
+    /// <summary>Why a managed model could not be brought back after its server refused connections (answered as 503).</summary>
+    public OpenAiError? Unavailable { get; set; }
+
+    public TimeSpan? UnavailableRetryAfter { get; set; }
 
     public TimeSpan? TimeToFirstByte => FirstByteTimestamp == 0 ? null : TimeProvider.GetElapsedTime(StartTimestamp, FirstByteTimestamp);
 

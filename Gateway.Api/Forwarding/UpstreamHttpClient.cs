@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using LlmAspire.Gateway.Configuration;
-using LlmAspire.Gateway.Routing;
+using LlmAspire.Gateway.ModelLifecycle;
 using LlmAspire.Gateway.Telemetry;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Forwarder;
@@ -11,13 +11,13 @@ namespace LlmAspire.Gateway.Forwarding;
 
 /// <summary>
 /// The one forwarding client of the process: a single pooled <see cref="SocketsHttpHandler"/> shared by every model,
-/// with no timeout of its own (per-model deadlines are enforced per request) and no cap below what admission already
-/// allows, so the pool never becomes a hidden second queue. Every idle connection is kept alive: the keep-alive pool
-/// is the connection pool.
+/// with no timeout of its own (per-model deadlines are enforced per request) and no connection cap (admission already
+/// bounds each model's concurrency), so the pool never becomes a hidden second queue. Every idle connection is kept
+/// alive: the keep-alive pool is the connection pool.
 /// </summary>
 internal sealed class UpstreamHttpClient : IDisposable
 {
-    public UpstreamHttpClient(IOptions<GatewayOptions> options, IModelRouteTable routes, GatewayMetrics metrics, ILogger<UpstreamPolicyHandler> logger)
+    public UpstreamHttpClient(IOptions<GatewayOptions> options, ModelActivation activation, GatewayMetrics metrics, ILogger<UpstreamPolicyHandler> logger)
     {
         var pool = options.Value.Upstream;
         var sockets = new SocketsHttpHandler
@@ -29,14 +29,12 @@ internal sealed class UpstreamHttpClient : IDisposable
             EnableMultipleHttp2Connections = true,
             PooledConnectionLifetime = pool.PooledConnectionLifetime,
             PooledConnectionIdleTimeout = pool.PooledConnectionIdleTimeout,
-            // Admission bounds concurrency per model; a server can host several models, so allow their sum.
-            MaxConnectionsPerServer = Math.Max(1, routes.Routes.Sum(route => route.Options.MaxConcurrent)),
             ConnectTimeout = Timeout.InfiniteTimeSpan,
             ConnectCallback = (context, cancellationToken) => ConnectAsync(context, metrics, cancellationToken),
             ActivityHeadersPropagator = new ReverseProxyPropagator(DistributedContextPropagator.Current),
         };
 
-        Invoker = new HttpMessageInvoker(new UpstreamPolicyHandler(sockets, metrics, logger), disposeHandler: true);
+        Invoker = new HttpMessageInvoker(new UpstreamPolicyHandler(sockets, activation, metrics, logger), disposeHandler: true);
     }
 
     public HttpMessageInvoker Invoker { get; }

@@ -1,4 +1,5 @@
 using System.Net;
+using LlmAspire.Gateway.ModelLifecycle;
 using LlmAspire.Gateway.Telemetry;
 
 namespace LlmAspire.Gateway.Forwarding;
@@ -6,9 +7,10 @@ namespace LlmAspire.Gateway.Forwarding;
 /// <summary>
 /// The gateway's only policy layer between YARP and the socket pool: it bounds the wait for response headers by the
 /// first-byte budget, retries a request once when the connection could not even be opened (nothing was sent, so
-/// it is safe for any request), and hands YARP a response body that enforces the remaining deadlines.
+/// it is safe for any request; a managed model's server is first checked and, if gone, started again by
+/// ModelManager), and hands YARP a response body that enforces the remaining deadlines.
 /// </summary>
-internal sealed partial class UpstreamPolicyHandler(HttpMessageHandler inner, GatewayMetrics metrics, ILogger<UpstreamPolicyHandler> logger)
+internal sealed partial class UpstreamPolicyHandler(HttpMessageHandler inner, ModelActivation activation, GatewayMetrics metrics, ILogger<UpstreamPolicyHandler> logger)
     : DelegatingHandler(inner)
 {
     private const int MaxConnectAttempts = 2;
@@ -60,6 +62,10 @@ internal sealed partial class UpstreamPolicyHandler(HttpMessageHandler inner, Ga
 
                 metrics.ConnectRetried(exchange.Route.Id);
                 LogConnectRetry(logger, exchange.Route.Id, exchange.Route.DestinationPrefix, exception.Message);
+                if (exchange.Route.Managed)
+                {
+                    await RerouteAsync(request, exchange, linked.Token);
+                }
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && deadline.IsCancellationRequested)
             {
@@ -67,6 +73,24 @@ internal sealed partial class UpstreamPolicyHandler(HttpMessageHandler inner, Ga
                 throw new TimeoutException(exchange.DescribeFailure());
             }
         }
+    }
+
+    /// <summary>Points the request at the model's server as ModelManager has it after checking (and maybe restarting) it.</summary>
+    private async Task RerouteAsync(HttpRequestMessage request, UpstreamExchange exchange, CancellationToken cancellationToken)
+    {
+        try
+        {
+            exchange.Route = await activation.ReactivateAsync(exchange.Route, cancellationToken);
+        }
+        catch (ModelActivationException unavailable)
+        {
+            exchange.Failure = UpstreamFailure.Unreachable;
+            exchange.Unavailable = unavailable.Error with { Message = $"The model server for '{exchange.Route.Id}' refused connections and could not be brought back: {unavailable.Error.Message}" };
+            exchange.UnavailableRetryAfter = unavailable.RetryAfter;
+            throw new HttpRequestException(HttpRequestError.ConnectionError, exchange.Unavailable.Message, unavailable);
+        }
+
+        request.RequestUri = new Uri(exchange.Route.DestinationPrefix + request.RequestUri!.PathAndQuery);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not connect to {Endpoint} for model {Model} ({Reason}); retrying once")]

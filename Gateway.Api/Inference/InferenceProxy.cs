@@ -4,6 +4,7 @@ using LlmAspire.Gateway.Caching;
 using LlmAspire.Gateway.Configuration;
 using LlmAspire.Gateway.Forwarding;
 using LlmAspire.Gateway.Ledger;
+using LlmAspire.Gateway.ModelLifecycle;
 using LlmAspire.Gateway.OpenAi;
 using LlmAspire.Gateway.Routing;
 using LlmAspire.Gateway.Telemetry;
@@ -19,16 +20,20 @@ namespace LlmAspire.Gateway.Inference;
 /// </summary>
 internal sealed partial class InferenceProxy(
     IOptions<GatewayOptions> options,
+    IOptions<ModelManagerClientOptions> modelManagerOptions,
     IModelRouteTable routes,
+    ModelActivation activation,
     AdmissionQueues admission,
     InferenceCache cache,
     IHttpForwarder forwarder,
     UpstreamHttpClient upstream,
+    StartedStreamForwarder startedStreams,
     GatewayMetrics metrics,
     TimeProvider timeProvider,
     ILogger<InferenceProxy> logger)
 {
     private readonly long maxBodyBytes = options.Value.MaxRequestBodyBytes;
+    private readonly TimeSpan loadingKeepAliveInterval = modelManagerOptions.Value.LoadingKeepAliveInterval;
 
     public async Task HandleAsync(HttpContext context, InferenceOperation operation)
     {
@@ -44,20 +49,43 @@ internal sealed partial class InferenceProxy(
             return;
         }
 
-        UsageRecord.For(context).Model = request.Model;
-        if (!routes.TryGetRoute(request.Model, out var route))
+        var record = UsageRecord.For(context);
+        record.Model = request.Model;
+        if (!routes.TryGetModel(request.Model, out var model))
         {
             await OpenAiError.ModelNotFound(request.Model).WriteAsync(context.Response);
             return;
         }
 
-        using var cached = await cache.BeginAsync(context, route.Id, operation, request, body.Value);
+        using var cached = await cache.BeginAsync(context, model.Id, operation, request, body.Value);
         if (cached.IsServed)
         {
             return;
         }
 
-        var queue = admission[route.Id];
+        // A model that is not loaded is loaded first (one ensure for every waiting request); streaming clients hear
+        // from the gateway meanwhile, which commits the response to 200: later errors become error events.
+        var route = model.Route;
+        if (route is null)
+        {
+            var loading = activation.ActivateAsync(model, context.RequestAborted);
+            if (request.Stream && !loading.IsCompleted)
+            {
+                await LoadingKeepAlive.WriteUntilAsync(context.Response, model.Id, loading, loadingKeepAliveInterval, timeProvider);
+            }
+
+            try
+            {
+                route = await loading;
+            }
+            catch (ModelActivationException unavailable)
+            {
+                await FailAsync(context, unavailable.Error, unavailable.RetryAfter);
+                return;
+            }
+        }
+
+        var queue = admission.For(route);
         var (result, slot) = await queue.EnterAsync(context.RequestAborted);
         using (slot)
         {
@@ -76,6 +104,15 @@ internal sealed partial class InferenceProxy(
     {
         var exchange = new UpstreamExchange(route, operation, request.Stream, request.ClientRequestedUsage, timeProvider) { Capture = cached.Capture };
         context.Features.Set(exchange);
+        if (context.Response.HasStarted)
+        {
+            using var startedActivity = GatewayMetrics.StartUpstreamActivity(exchange);
+            await startedStreams.ForwardAsync(context, exchange, upstreamBody);
+            metrics.Completed(exchange, context.Response.StatusCode, startedActivity);
+            await cached.CompleteAsync(context, exchange);
+            return;
+        }
+
         var bytes = MemoryMarshal.TryGetArray(upstreamBody, out var segment) ? segment : new ArraySegment<byte>(upstreamBody.ToArray());
         context.Request.Body = new MemoryStream(bytes.Array!, bytes.Offset, bytes.Count, writable: false);
         context.Request.ContentLength = upstreamBody.Length;
@@ -117,30 +154,48 @@ internal sealed partial class InferenceProxy(
         }
 
         context.Response.Clear();
+        if (exchange.Unavailable is { } unavailable)
+        {
+            await unavailable.WriteAsync(context.Response, exchange.UnavailableRetryAfter);
+            return;
+        }
+
         var status = exchange.Failure is UpstreamFailure.FirstByteTimeout or UpstreamFailure.RequestTimeout
             ? StatusCodes.Status504GatewayTimeout
             : StatusCodes.Status502BadGateway;
         await new OpenAiError(status, exchange.DescribeFailure(), "server_error", null, exchange.FailureCode()).WriteAsync(context.Response);
     }
 
+    /// <summary>
+    /// Answers with <paramref name="error"/>: as the response when nothing was sent yet, otherwise as the event that
+    /// ends the stream (with the status it stands for kept for the ledger).
+    /// </summary>
+    private static async Task FailAsync(HttpContext context, OpenAiError error, TimeSpan? retryAfter)
+    {
+        if (!context.Response.HasStarted)
+        {
+            await error.WriteAsync(context.Response, retryAfter);
+            return;
+        }
+
+        UsageRecord.For(context).Status = error.Status;
+        await context.Response.Body.WriteAsync(error.ToServerSentEvents(), context.RequestAborted);
+        await context.Response.Body.FlushAsync(context.RequestAborted);
+    }
+
     private async Task RejectAsync(HttpContext context, AdmissionQueue queue, AdmissionResult result)
     {
         var retryAfter = queue.EstimateRetryAfter();
         var seconds = OpenAiError.RetryAfterSeconds(retryAfter);
-        if (result == AdmissionResult.QueueFull)
-        {
-            metrics.Rejected(queue.Model, "queue_full");
-            await new OpenAiError(StatusCodes.Status429TooManyRequests,
+        var full = result == AdmissionResult.QueueFull;
+        metrics.Rejected(queue.Model, full ? "queue_full" : "queue_timeout");
+        await FailAsync(context, full
+            ? new OpenAiError(StatusCodes.Status429TooManyRequests,
                 $"Model '{queue.Model}' is at capacity ({queue.InFlight} running, {queue.Queued} waiting). Retry after {seconds} s.",
-                "rate_limit_error", null, "model_queue_full").WriteAsync(context.Response, retryAfter);
-        }
-        else
-        {
-            metrics.Rejected(queue.Model, "queue_timeout");
-            await new OpenAiError(StatusCodes.Status503ServiceUnavailable,
+                "rate_limit_error", null, "model_queue_full")
+            : new OpenAiError(StatusCodes.Status503ServiceUnavailable,
                 $"Model '{queue.Model}' did not free a slot within its queue timeout. Retry after {seconds} s.",
-                "server_error", null, "model_queue_timeout").WriteAsync(context.Response, retryAfter);
-        }
+                "server_error", null, "model_queue_timeout"), retryAfter);
     }
 
     /// <summary>Reads the whole body within the configured limit; answers 413 and returns null when it is larger.</summary>

@@ -32,7 +32,7 @@ internal sealed class UsageLedgerMiddleware(RequestDelegate next, UsageLedger le
             var caller = context.Features.Get<CallerIdentity>() ?? CallerIdentity.Anonymous;
             var exchange = context.Features.Get<UpstreamExchange>();
             var usage = record.Usage(context);
-            var status = context.RequestAborted.IsCancellationRequested ? ClientClosedRequest : context.Response.StatusCode;
+            var status = context.RequestAborted.IsCancellationRequested ? ClientClosedRequest : record.Status ?? context.Response.StatusCode;
             var timeToFirstToken = exchange is { Streaming: true, TimeToFirstByte: { } ttfb } ? ttfb.TotalMilliseconds : (double?)null;
             ledger.Record(new UsageEntry(
                 record.RequestId,

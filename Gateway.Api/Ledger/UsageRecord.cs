@@ -18,6 +18,12 @@ public sealed class UsageRecord
 
     public bool Cached { get; set; }
 
+    /// <summary>
+    /// The status an error stood for when it reached the client as an event of a stream already answered with 200
+    /// (a model that failed to load while the client heard <c>: loading</c> comments); null otherwise.
+    /// </summary>
+    public int? Status { get; set; }
+
     /// <summary>The record of the current request, created on first use.</summary>
     public static UsageRecord For(HttpContext context)
     {

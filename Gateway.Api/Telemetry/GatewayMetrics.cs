@@ -27,6 +27,7 @@ public sealed class GatewayMetrics
     private readonly Histogram<double> operationDuration;
     private readonly Histogram<double> timeToFirstToken;
     private readonly Histogram<long> tokenUsage;
+    private readonly Histogram<double> activationDuration;
 
     public GatewayMetrics(IMeterFactory meterFactory)
     {
@@ -38,6 +39,9 @@ public sealed class GatewayMetrics
         operationDuration = meter.CreateHistogram("gen_ai.client.operation.duration", "s", "Upstream latency: request sent to response complete.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
         timeToFirstToken = meter.CreateHistogram("gen_ai.server.time_to_first_token", "s", "Request sent upstream to the first response byte.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
+        activationDuration = meter.CreateHistogram("llmaspire.gateway.model.activation.duration", "s",
+            "Waiting for ModelManager to make a model ready (a cold start, or a check after a refused connect), by outcome.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
         tokenUsage = meter.CreateHistogram("gen_ai.client.token.usage", "{token}", "Tokens per request as reported by the model server.",
             advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = TokenBuckets });
@@ -61,6 +65,9 @@ public sealed class GatewayMetrics
         connectionsOpened.Add(1, new KeyValuePair<string, object?>("server.address", endpoint.Host), new KeyValuePair<string, object?>("server.port", endpoint.Port));
 
     public void ConnectRetried(string model) => connectRetries.Add(1, Model(model));
+
+    public void ModelActivated(string model, string outcome, TimeSpan elapsed) =>
+        activationDuration.Record(elapsed.TotalSeconds, Model(model), new KeyValuePair<string, object?>("outcome", outcome));
 
     /// <summary>Starts the span of one upstream call, a child of the incoming request's span.</summary>
     public static Activity? StartUpstreamActivity(UpstreamExchange exchange)

@@ -1,0 +1,99 @@
+using System.Buffers;
+using System.Net;
+using System.Text.Json;
+using LlmAspire.Gateway.OpenAi;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace LlmAspire.Gateway.Forwarding;
+
+/// <summary>
+/// Forwards a streaming request whose response is already under way (the gateway sent <c>: loading</c> comments
+/// while the model loaded), so status and headers are no longer the model server's to set: its events are copied
+/// through the same policy pipeline as every forwarded request, and anything but a success becomes an error event
+/// followed by <c>data: [DONE]</c>, as vLLM ends a stream that fails.
+/// </summary>
+internal sealed class StartedStreamForwarder(UpstreamHttpClient upstream)
+{
+    private const int MaxErrorBodyBytes = 64 * 1024;
+
+    public async Task ForwardAsync(HttpContext context, UpstreamExchange exchange, ReadOnlyMemory<byte> upstreamBody)
+    {
+        var aborted = context.RequestAborted;
+        var destination = RequestUtilities.MakeDestinationAddress(exchange.Route.DestinationPrefix, context.Request.Path, context.Request.QueryString);
+        using var request = new HttpRequestMessage(HttpMethod.Post, destination)
+        {
+            Content = new ReadOnlyMemoryContent(upstreamBody),
+            Version = HttpVersion.Version11,
+            VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+        };
+        await UpstreamTransformer.Instance.TransformRequestAsync(context, request, exchange.Route.DestinationPrefix, aborted);
+        // The client's Content-Length was copied, but the forwarded body may differ (include_usage added).
+        request.Content.Headers.ContentLength = upstreamBody.Length;
+
+        OpenAiError? failure;
+        try
+        {
+            using var response = await upstream.Invoker.SendAsync(request, aborted);
+            failure = response.IsSuccessStatusCode
+                ? await CopyEventsAsync(response, context.Response, aborted)
+                : await ReadErrorAsync(response, exchange, aborted);
+        }
+        catch (Exception exception) when (exception is HttpRequestException or TimeoutException && !aborted.IsCancellationRequested)
+        {
+            failure = exchange.Unavailable ?? new OpenAiError(
+                exchange.Failure is UpstreamFailure.FirstByteTimeout or UpstreamFailure.RequestTimeout ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status502BadGateway,
+                exchange.DescribeFailure(), "server_error", null, exchange.FailureCode());
+        }
+
+        if (failure is not null)
+        {
+            await context.Response.Body.WriteAsync(failure.ToServerSentEvents(), aborted);
+            await context.Response.Body.FlushAsync(aborted);
+        }
+    }
+
+    /// <summary>Copies the event stream chunk by chunk; the response stream already ends a failed one with an error event.</summary>
+    private static async Task<OpenAiError?> CopyEventsAsync(HttpResponseMessage response, HttpResponse client, CancellationToken aborted)
+    {
+        await using var body = await response.Content.ReadAsStreamAsync(aborted);
+        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            int read;
+            while ((read = await body.ReadAsync(buffer, aborted)) > 0)
+            {
+                await client.Body.WriteAsync(buffer.AsMemory(0, read), aborted);
+                await client.Body.FlushAsync(aborted);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        return null;
+    }
+
+    /// <summary>The model server's error answer (OpenAI-shaped from vLLM) as the error to end the stream with.</summary>
+    private static async Task<OpenAiError> ReadErrorAsync(HttpResponseMessage response, UpstreamExchange exchange, CancellationToken aborted)
+    {
+        exchange.Failure = UpstreamFailure.ErrorStatus;
+        var status = (int)response.StatusCode;
+        await using var body = await response.Content.ReadAsStreamAsync(aborted);
+        var buffer = new byte[MaxErrorBodyBytes];
+        var length = await body.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, aborted);
+        try
+        {
+            using var document = JsonDocument.Parse(buffer.AsMemory(0, length));
+            var error = document.RootElement.GetProperty("error");
+            return new OpenAiError(status, error.GetProperty("message").GetString() ?? "", Text(error, "type") ?? "server_error", Text(error, "param"), Text(error, "code"));
+        }
+        catch (Exception exception) when (exception is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            return new OpenAiError(status, $"The model server for '{exchange.Route.Id}' answered {status}.", status < 500 ? "invalid_request_error" : "server_error", null, "upstream_error");
+        }
+    }
+
+    private static string? Text(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+}

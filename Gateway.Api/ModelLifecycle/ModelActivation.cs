@@ -1,0 +1,91 @@
+using System.Collections.Concurrent;
+using LlmAspire.Gateway.OpenAi;
+using LlmAspire.Gateway.Routing;
+using LlmAspire.Gateway.Telemetry;
+
+namespace LlmAspire.Gateway.ModelLifecycle;
+
+/// <summary>
+/// Makes managed models routable: one <c>ensure</c> call per model however many requests wait for it (single flight,
+/// shared by this replica's requests), and one re-ensure when a ready server refuses connections. A caller that gives
+/// up stops waiting, not the load: the others, and the next request, still get it.
+/// </summary>
+internal sealed partial class ModelActivation(
+    ModelRouteTable routes, ModelManagerClient modelManager, GatewayMetrics metrics, TimeProvider timeProvider,
+    IHostApplicationLifetime lifetime, ILogger<ModelActivation> logger)
+{
+    private const int MaxEnsureCalls = 3;
+    private readonly ConcurrentDictionary<(string Model, bool Verify), Lazy<Task<ModelRoute>>> pending = new();
+
+    /// <summary>The model's route once it is ready, loading it first when needed.</summary>
+    public Task<ModelRoute> ActivateAsync(RoutedModel model, CancellationToken cancellationToken) =>
+        model.Route is { } route ? Task.FromResult(route) : JoinAsync(model.Id, verify: false, cancellationToken);
+
+    /// <summary>
+    /// Called when <paramref name="failed"/> refused a connection: takes it out of the table and has ModelManager check
+    /// the server and start it again if it is gone. A route that already moved elsewhere is returned without a call.
+    /// </summary>
+    public Task<ModelRoute> ReactivateAsync(ModelRoute failed, CancellationToken cancellationToken)
+    {
+        routes.MarkDown(failed.Id, failed.Endpoint);
+        if (routes.TryGetModel(failed.Id, out var current) && current.Route is { } moved && moved.Endpoint != failed.Endpoint)
+        {
+            return Task.FromResult(moved);
+        }
+
+        return JoinAsync(failed.Id, verify: true, cancellationToken);
+    }
+
+    private Task<ModelRoute> JoinAsync(string model, bool verify, CancellationToken cancellationToken)
+    {
+        var key = (model, verify);
+        var flight = pending.GetOrAdd(key, _ => new Lazy<Task<ModelRoute>>(() => EnsureAsync(key)));
+        return flight.Value.WaitAsync(cancellationToken);
+    }
+
+    private async Task<ModelRoute> EnsureAsync((string Model, bool Verify) key)
+    {
+        // Let the caller that created the flight return to its await before the call begins.
+        await Task.Yield();
+        var started = timeProvider.GetTimestamp();
+        var outcome = "ready";
+        try
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                var snapshot = await modelManager.EnsureAsync(key.Model, key.Verify, lifetime.ApplicationStopping);
+                var routed = routes.Apply(snapshot);
+                if (routed.Route is { } route)
+                {
+                    LogReady(logger, key.Model, route.Endpoint, timeProvider.GetElapsedTime(started).TotalMilliseconds);
+                    return route;
+                }
+
+                // Not routable after a successful ensure only if the model was stopped again in between.
+                if (attempt == MaxEnsureCalls)
+                {
+                    throw new ModelActivationException(new OpenAiError(StatusCodes.Status503ServiceUnavailable,
+                        $"Model '{key.Model}' was stopped again each time it became ready (state: {routed.State}).", "server_error", null, "model_unavailable"),
+                        TimeSpan.FromSeconds(1));
+                }
+            }
+        }
+        catch (ModelActivationException exception)
+        {
+            outcome = exception.Error.Code ?? "failed";
+            LogFailed(logger, key.Model, exception.Message);
+            throw;
+        }
+        finally
+        {
+            pending.TryRemove(key, out _);
+            metrics.ModelActivated(key.Model, outcome, timeProvider.GetElapsedTime(started));
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model} is ready at {Endpoint} after {ElapsedMs:F0} ms")]
+    private static partial void LogReady(ILogger logger, string model, Uri endpoint, double elapsedMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model {Model} could not be made ready: {Reason}")]
+    private static partial void LogFailed(ILogger logger, string model, string reason);
+}

@@ -1,0 +1,41 @@
+using LlmAspire.Gateway.Routing;
+using Microsoft.Extensions.Options;
+
+namespace LlmAspire.Gateway.ModelLifecycle;
+
+public static class ModelLifecycleExtensions
+{
+    /// <summary>
+    /// Registers the routing table and, when ModelManager is configured (<c>services:modelmanager</c>, Aspire's
+    /// service-discovery convention), what keeps it fed: the change feed, on-demand loading and activity reports.
+    /// </summary>
+    public static IHostApplicationBuilder AddModelLifecycle(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddValidatedOptions<ModelManagerClientOptions>(ModelManagerClientOptions.SectionName);
+        services.AddSingleton<IValidateOptions<ModelManagerClientOptions>, ModelManagerClientOptionsValidator>();
+        services.AddSingleton<ModelRouteTable>();
+        services.AddSingleton<IModelRouteTable>(sp => sp.GetRequiredService<ModelRouteTable>());
+        services.AddSingleton<ModelManagerClient>();
+        services.AddSingleton<ModelActivation>();
+
+        // Long calls by design (ensure waits for a load, the change feed for a change): no 30-second resilience
+        // timeout from the service defaults, no retries of a call that starts a GPU workload; each call sets its limit.
+#pragma warning disable EXTEXP0001 // Marked experimental, but it is the library's one way to take the defaults' handler off a client.
+        services.AddHttpClient(ModelManagerClient.HttpClientName, client =>
+            {
+                client.BaseAddress = new Uri($"https+http://{ModelManagerClientOptions.ServiceName}");
+                client.Timeout = Timeout.InfiniteTimeSpan;
+            })
+            .RemoveAllResilienceHandlers();
+#pragma warning restore EXTEXP0001
+
+        if (builder.Configuration.GetSection($"services:{ModelManagerClientOptions.ServiceName}").Exists())
+        {
+            services.AddHostedService<ModelManagerFeed>();
+            services.AddHostedService<ActivityReporter>();
+        }
+
+        return builder;
+    }
+}

@@ -1,0 +1,13 @@
+using Microsoft.Extensions.Options;
+
+namespace LlmAspire.Gateway.ModelLifecycle;
+
+/// <summary>ModelManager's API starts and stops GPU workloads and needs its token: configuring the service without one is a mistake.</summary>
+internal sealed class ModelManagerClientOptionsValidator(IConfiguration configuration) : IValidateOptions<ModelManagerClientOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ModelManagerClientOptions options) =>
+        configuration.GetSection($"services:{ModelManagerClientOptions.ServiceName}").Exists() && string.IsNullOrWhiteSpace(options.ApiToken)
+            ? ValidateOptionsResult.Fail(
+                $"{ModelManagerClientOptions.SectionName}:ApiToken (environment Gateway__ModelManager__ApiToken) is required when ModelManager is configured (services:{ModelManagerClientOptions.ServiceName}); set it to ModelManager's ModelManager:ApiToken.")
+            : ValidateOptionsResult.Success;
+}
