@@ -44,6 +44,10 @@ public sealed class OptionsValidationTests
     [InlineData("Gateway:Upstream:PooledConnectionIdleTimeout", "forever", "allowed range 00:00:00.100 to 01:00:00")]
     [InlineData("Gateway:Models:m:Endpoint", "ftp://127.0.0.1:21", "must be an http:// or https:// URL")]
     [InlineData("Gateway:Models:m:FirstByteTimeout", "02:00:00", "must not exceed it")]
+    [InlineData("Gateway:ModelManager:EnsureTimeout", "0", "allowed range 00:00:01 to 1.00:00:00")]
+    [InlineData("Gateway:ModelManager:LoadingKeepAliveInterval", "00:10:00", "allowed range 00:00:00.100 to 00:05:00")]
+    [InlineData("Gateway:ModelManager:ActivityReportInterval", "-1", "allowed range 00:00:00.100 to 00:01:00")]
+    [InlineData("Gateway:ModelManager:Token", "x", "is not a known setting")]
     public async Task Invalid_gateway_setting_refuses_to_start(string key, string value, string allowed)
     {
         await using var app = GatewayServer.Build(GatewayServer.ModelSettings("m", Upstream).Append(KeyValuePair.Create(key, value))
@@ -54,6 +58,26 @@ public sealed class OptionsValidationTests
         Assert.Contains(key, error.Message, StringComparison.Ordinal);
         Assert.Contains(value, error.Message, StringComparison.Ordinal);
         Assert.Contains(allowed, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ModelManager_without_its_token_refuses_to_start()
+    {
+        await using var app = GatewayServer.Build([KeyValuePair.Create("services:modelmanager:http:0", "http://127.0.0.1:9")]);
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync(TestContext.Current.CancellationToken));
+
+        Assert.Contains("Gateway:ModelManager:ApiToken (environment Gateway__ModelManager__ApiToken) is required", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_model_without_an_endpoint_needs_ModelManager()
+    {
+        await using var app = GatewayServer.Build([KeyValuePair.Create("Gateway:Models:m:MaxQueue", "10")]);
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync(TestContext.Current.CancellationToken));
+
+        Assert.Contains("Gateway:Models:m:Endpoint is required", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
