@@ -3,6 +3,7 @@
 # simulator, the gateway and the load generator in Release, runs tools/Bench and writes docs/benchmarks.md.
 #   eng/bench.sh           full run (about 15 minutes), writes docs/benchmarks.md
 #   eng/bench.sh --quick   smoke run (under a minute), writes artifacts/benchmarks-quick.md
+#   eng/bench.sh --quick --scenario ColdStart   one scenario (class name), for working on it
 # Every server listens on 127.0.0.1 only and is stopped at the end (also on Ctrl+C).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +24,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-for project in tools/VllmSimulator Gateway.Api tools/Bench; do
+for project in tools/VllmSimulator ModelManager Gateway.Api tools/Bench; do
   dotnet build "$project" -c Release --nologo -v quiet "-clp:ErrorsOnly;NoSummary"
 done
 

@@ -3,12 +3,17 @@ using LlmAspire.Bench;
 using LlmAspire.Bench.Infrastructure;
 using LlmAspire.Bench.Scenarios;
 
-// Usage: Bench [--quick] [--out <file.md>] [--repo <repository root>]
+// Usage: Bench [--quick] [--out <file.md>] [--repo <repository root>] [--scenario <name>]
 // Starts every server it measures on 127.0.0.1 and stops them at the end, on Ctrl+C and on SIGTERM.
 var settings = args.Contains("--quick") ? BenchSettings.Quick : BenchSettings.Full;
 var output = Option("--out");
 var root = Path.GetFullPath(Option("--repo") ?? Directory.GetCurrentDirectory());
-IScenario[] scenarios = [new ProxyOverhead(), new ResponseCacheHits(), new LedgerOverhead()];
+IScenario[] scenarios = [new ProxyOverhead(), new ResponseCacheHits(), new LedgerOverhead(), new ColdStart()];
+if (Option("--scenario") is { } only)
+{
+    // One scenario by class name, for working on it; its section alone is written.
+    scenarios = [.. scenarios.Where(scenario => scenario.GetType().Name.Equals(only, StringComparison.OrdinalIgnoreCase))];
+}
 
 using var stopping = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>

@@ -15,7 +15,7 @@ public sealed class Servers(string repositoryRoot, string workDirectory, Cancell
     {
         var address = LoopbackAddress();
         return ServerProcess.StartAsync(name, "dotnet",
-            [Dll("tools/VllmSimulator", "VllmSimulator"), "--urls", address.ToString(), "--model", model, .. switches],
+            [SimulatorDll, "--urls", address.ToString(), "--model", model, .. switches],
             address, "/health", WorkDirectory, QuietLogs, cancellation);
     }
 
@@ -44,6 +44,24 @@ public sealed class Servers(string repositoryRoot, string workDirectory, Cancell
             [Dll("Gateway.Api", "Gateway.Api"), "--urls", address.ToString()],
             address, "/health", WorkDirectory, environment, cancellation);
     }
+
+    /// <summary>ModelManager with its configuration as environment variables (catalog, token, intervals).</summary>
+    public Task<ServerProcess> StartModelManagerAsync(IReadOnlyDictionary<string, string> settings)
+    {
+        var address = LoopbackAddress();
+        var environment = new Dictionary<string, string>(QuietLogs);
+        foreach (var (key, value) in settings)
+        {
+            environment[key] = value;
+        }
+
+        return ServerProcess.StartAsync("modelmanager", "dotnet",
+            [Dll("ModelManager", "ModelManager"), "--urls", address.ToString()],
+            address, "/health", WorkDirectory, environment, cancellation);
+    }
+
+    /// <summary>The simulator's assembly, for servers that ModelManager starts itself.</summary>
+    public string SimulatorDll => Dll("tools/VllmSimulator", "VllmSimulator");
 
     /// <summary>A private redis-server without persistence; its connection string is <c>host:port</c> of the base address.</summary>
     public Task<ServerProcess> StartRedisAsync()
