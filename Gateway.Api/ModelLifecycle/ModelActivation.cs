@@ -14,7 +14,6 @@ internal sealed partial class ModelActivation(
     ModelRouteTable routes, ModelManagerClient modelManager, GatewayMetrics metrics, TimeProvider timeProvider,
     IHostApplicationLifetime lifetime, ILogger<ModelActivation> logger)
 {
-    private const int MaxEnsureCalls = 3;
     private readonly ConcurrentDictionary<(string Model, bool Verify), Lazy<Task<ModelRoute>>> pending = new();
 
     /// <summary>The model's route once it is ready, loading it first when needed.</summary>
@@ -51,24 +50,16 @@ internal sealed partial class ModelActivation(
         var outcome = "ready";
         try
         {
-            for (var attempt = 1; ; attempt++)
+            var snapshot = await modelManager.EnsureAsync(key.Model, key.Verify, lifetime.ApplicationStopping);
+            if (routes.Apply(snapshot).Route is not { } route)
             {
-                var snapshot = await modelManager.EnsureAsync(key.Model, key.Verify, lifetime.ApplicationStopping);
-                var routed = routes.Apply(snapshot);
-                if (routed.Route is { } route)
-                {
-                    LogReady(logger, key.Model, route.Endpoint, timeProvider.GetElapsedTime(started).TotalMilliseconds);
-                    return route;
-                }
-
-                // Not routable after a successful ensure only if the model was stopped again in between.
-                if (attempt == MaxEnsureCalls)
-                {
-                    throw new ModelActivationException(new OpenAiError(StatusCodes.Status503ServiceUnavailable,
-                        $"Model '{key.Model}' was stopped again each time it became ready (state: {routed.State}).", "server_error", null, "model_unavailable"),
-                        TimeSpan.FromSeconds(1));
-                }
+                throw new ModelActivationException(new OpenAiError(StatusCodes.Status503ServiceUnavailable,
+                    $"ModelManager reported model '{key.Model}' as {snapshot.State} without an endpoint.", "server_error", null, "model_manager_error"),
+                    TimeSpan.FromSeconds(1));
             }
+
+            LogReady(logger, key.Model, route.Endpoint, timeProvider.GetElapsedTime(started).TotalMilliseconds);
+            return route;
         }
         catch (ModelActivationException exception)
         {

@@ -32,7 +32,9 @@ public static class ModelLifecycleExtensions
 
         if (builder.Configuration.GetSection($"services:{ModelManagerClientOptions.ServiceName}").Exists())
         {
-            services.AddHostedService<ModelManagerFeed>();
+            services.AddSingleton<ModelManagerFeed>();
+            services.AddHostedService(sp => sp.GetRequiredService<ModelManagerFeed>());
+            services.AddHealthChecks().AddCheck<ModelManagerFeed.HealthCheck>(ModelManagerClientOptions.ServiceName);
             services.AddHostedService<ActivityReporter>();
         }
 

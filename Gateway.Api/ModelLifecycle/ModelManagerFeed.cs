@@ -1,4 +1,4 @@
-using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace LlmAspire.Gateway.ModelLifecycle;
 
@@ -13,44 +13,61 @@ internal sealed partial class ModelManagerFeed(
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(10);
 
+    /// <summary>Why the last call to the change feed failed, while it keeps failing; null while it answers.</summary>
+    public string? Unreachable { get; private set; }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         long? version = null;
+        var reconnected = true;
         var retryDelay = FirstRetryDelay;
-        var reachable = true;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
                 var fleet = await modelManager.WaitForChangeAsync(version, stoppingToken);
-                if (fleet.Version != version)
+                if (fleet.Version != version || reconnected)
                 {
-                    routes.ApplyCatalog(fleet.Models);
+                    routes.ApplyCatalog(fleet, replace: reconnected);
                     version = fleet.Version;
+                    reconnected = false;
                 }
 
-                if (!reachable)
+                if (Unreachable is not null)
                 {
                     LogReconnected(logger, fleet.Version);
-                    reachable = true;
+                    Unreachable = null;
                 }
 
                 retryDelay = FirstRetryDelay;
             }
             catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
             {
-                if (reachable)
+                if (Unreachable is null)
                 {
                     LogUnreachable(logger, exception.Message);
-                    reachable = false;
                 }
 
-                // ModelManager may have restarted with a new version counter: the next answer replaces the catalog.
-                version = null;
+                Unreachable = exception.Message;
+
+                // ModelManager may have restarted and counts versions anew: its next answer replaces the catalog.
+                reconnected = true;
                 await Task.Delay(retryDelay, timeProvider, stoppingToken);
                 retryDelay = TimeSpan.FromTicks(Math.Min(retryDelay.Ticks * 2, MaxRetryDelay.Ticks));
             }
         }
+    }
+
+    /// <summary>
+    /// The gateway's readiness does not hang on ModelManager (warm and fixed models keep serving), so an unreachable
+    /// ModelManager makes <c>/health</c> say Degraded (still 200) with the reason, for dashboards and operators.
+    /// </summary>
+    public sealed class HealthCheck(ModelManagerFeed feed) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+            Task.FromResult(feed.Unreachable is { } reason
+                ? HealthCheckResult.Degraded($"ModelManager is unreachable ({reason}): models that are not loaded cannot be started.")
+                : HealthCheckResult.Healthy());
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "ModelManager's change feed is unreachable ({Reason}); warm models keep their last known routes, cold ones cannot be started until it is back")]

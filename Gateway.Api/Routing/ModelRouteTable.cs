@@ -42,6 +42,7 @@ public sealed class ModelRouteTable : IModelRouteTable
     private readonly GatewayOptions options;
     private readonly Lock writeLock = new();
     private FrozenDictionary<string, RoutedModel> managedModels = FrozenDictionary<string, RoutedModel>.Empty;
+    private long catalogVersion = -1;
 
     public ModelRouteTable(IOptions<GatewayOptions> options, IConfiguration configuration)
     {
@@ -75,34 +76,41 @@ public sealed class ModelRouteTable : IModelRouteTable
         return routed is not null;
     }
 
-    /// <summary>Replaces the managed part with ModelManager's whole catalog.</summary>
-    public void ApplyCatalog(IEnumerable<ManagedModelSnapshot> catalog)
+    /// <summary>
+    /// Replaces the managed part with ModelManager's whole catalog, keeping a model's later news from an <c>ensure</c>
+    /// answer, unless <paramref name="replace"/> (the first answer after a reconnect) or the catalog version went down:
+    /// ModelManager restarted and counts anew, so its catalog replaces everything.
+    /// </summary>
+    public void ApplyCatalog(FleetSnapshot fleet, bool replace)
     {
         lock (writeLock)
         {
-            var known = managedModels;
-            managedModels = catalog
+            var known = replace || fleet.Version < catalogVersion ? FrozenDictionary<string, RoutedModel>.Empty : managedModels;
+            managedModels = fleet.Models
                 .Select(model => known.TryGetValue(model.Id, out var current) && current.Version > model.Version ? current : Managed(model))
                 .ToFrozenDictionary(model => model.Id, StringComparer.Ordinal);
+            catalogVersion = fleet.Version;
             CatalogKnown = true;
         }
     }
 
-    /// <summary>Takes one model's news (an <c>ensure</c> answer) unless the table already holds later news.</summary>
+    /// <summary>
+    /// Takes one model's news (an <c>ensure</c> answer) into the table unless it already holds later news, and returns
+    /// the model as that answer has it: the caller acts on what ModelManager just told it.
+    /// </summary>
     public RoutedModel Apply(ManagedModelSnapshot model)
     {
+        var answered = Managed(model);
         lock (writeLock)
         {
-            if (managedModels.TryGetValue(model.Id, out var current) && current.Version > model.Version)
+            if (!managedModels.TryGetValue(model.Id, out var current) || current.Version <= model.Version)
             {
-                return current;
+                managedModels = managedModels.Where(entry => entry.Key != model.Id).Append(KeyValuePair.Create(model.Id, answered))
+                    .ToFrozenDictionary(StringComparer.Ordinal);
             }
-
-            var updated = Managed(model);
-            managedModels = managedModels.Where(entry => entry.Key != model.Id).Append(KeyValuePair.Create(model.Id, updated))
-                .ToFrozenDictionary(StringComparer.Ordinal);
-            return updated;
         }
+
+        return answered;
     }
 
     /// <summary>

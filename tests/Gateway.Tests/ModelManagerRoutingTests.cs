@@ -164,7 +164,6 @@ public sealed class ModelManagerRoutingTests
         using var warm = await gateway.Client.SendAsync(OpenAiRequests.Chat("warm"), Cancellation);
         using var fixedModel = await gateway.Client.SendAsync(OpenAiRequests.Chat("fixed"), Cancellation);
         using var cold = await gateway.Client.SendAsync(OpenAiRequests.Chat("cold"), Cancellation);
-        using var health = await gateway.Client.GetAsync("/health", Cancellation);
 
         Assert.Equal(HttpStatusCode.OK, warm.StatusCode);
         Assert.Equal(HttpStatusCode.OK, fixedModel.StatusCode);
@@ -173,7 +172,42 @@ public sealed class ModelManagerRoutingTests
         Assert.Equal("model_manager_unreachable", (string?)error["code"]);
         Assert.Contains("'modelmanager'", (string)error["message"]!, StringComparison.Ordinal);
         Assert.NotNull(cold.Headers.RetryAfter);
-        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        await Eventually.HoldsAsync(async () =>
+        {
+            using var health = await gateway.Client.GetAsync("/health", Cancellation);
+            return health.StatusCode == HttpStatusCode.OK && await health.Content.ReadAsStringAsync(Cancellation) == "Degraded";
+        }, "the gateway stays ready but reports itself degraded");
+    }
+
+    [Fact]
+    public async Task After_ModelManager_restarts_the_gateway_follows_its_new_catalog()
+    {
+        await using var before = await SimulatorServer.StartAsync("m");
+        await using var after = await SimulatorServer.StartAsync("m");
+        await using var manager = await FakeModelManager.StartAsync();
+        for (var i = 0; i < 5; i++)
+        {
+            manager.Set("m", "ready", before.BaseAddress);
+        }
+
+        await using var gateway = await GatewayServer.StartAsync(ManagerSettings(manager.BaseAddress));
+        await WaitForStateAsync(gateway, "m", "ready");
+        using (var first = await gateway.Client.SendAsync(OpenAiRequests.Chat("m"), Cancellation))
+        {
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        }
+
+        // The restarted ModelManager's versions are lower than those the gateway has seen.
+        manager.Restart();
+        manager.Set("m", "ready", after.BaseAddress);
+        await Eventually.HoldsAsync(async () =>
+        {
+            using var response = await gateway.Client.SendAsync(OpenAiRequests.Chat("m"), Cancellation);
+            return response.StatusCode == HttpStatusCode.OK && after.State.RequestsCompleted > 0;
+        }, "requests reach the server the restarted ModelManager reports");
+
+        Assert.Equal(1, before.State.RequestsCompleted);
+        Assert.Empty(manager.EnsureCalls);
     }
 
     [Fact]

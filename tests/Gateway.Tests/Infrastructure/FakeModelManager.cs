@@ -69,6 +69,16 @@ public sealed class FakeModelManager : IAsyncDisposable
         }
     }
 
+    /// <summary>Forgets the catalog and counts versions from the start again, as a restarted ModelManager does.</summary>
+    public void Restart()
+    {
+        lock (gate)
+        {
+            models.Clear();
+            version = 0;
+        }
+    }
+
     /// <summary>An ensure answer that makes the model ready at <paramref name="endpoint"/>.</summary>
     public IResult Ready(string id, Uri endpoint) => Results.Text(Set(id, "ready", endpoint).ToJsonString(), "application/json");
 
