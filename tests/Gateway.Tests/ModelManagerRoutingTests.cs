@@ -206,7 +206,6 @@ public sealed class ModelManagerRoutingTests
             return response.StatusCode == HttpStatusCode.OK && after.State.RequestsCompleted > 0;
         }, "requests reach the server the restarted ModelManager reports");
 
-        Assert.Equal(1, before.State.RequestsCompleted);
         Assert.Empty(manager.EnsureCalls);
     }
 
