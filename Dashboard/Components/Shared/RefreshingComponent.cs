@@ -6,14 +6,18 @@ namespace LlmAspire.Dashboard.Components.Shared;
 
 /// <summary>
 /// A page that reads its source again every <see cref="Interval"/> while it is open, for sources without a change
-/// feed; the loop ends with the page (navigating away, closing the tab).
+/// feed; the loop ends with the page (navigating away, closing the tab) or with the dashboard (its circuits may outlive
+/// their browser tabs for a while).
 /// </summary>
 public abstract class RefreshingComponent : ComponentBase, IDisposable
 {
-    private readonly CancellationTokenSource closed = new();
+    private CancellationTokenSource closed = new();
 
     [Inject]
     protected IOptions<DashboardOptions> Options { get; set; } = null!;
+
+    [Inject]
+    private IHostApplicationLifetime Lifetime { get; set; } = null!;
 
     protected CancellationToken Closed => closed.Token;
 
@@ -21,7 +25,11 @@ public abstract class RefreshingComponent : ComponentBase, IDisposable
 
     protected abstract Task RefreshAsync(CancellationToken cancellationToken);
 
-    protected override void OnInitialized() => _ = RefreshWhileOpenAsync();
+    protected override void OnInitialized()
+    {
+        closed = CancellationTokenSource.CreateLinkedTokenSource(Lifetime.ApplicationStopping);
+        _ = RefreshWhileOpenAsync();
+    }
 
     private async Task RefreshWhileOpenAsync()
     {
