@@ -11,7 +11,7 @@ namespace LlmAspire.Gateway.Admin;
 /// Lets through only requests bearing <c>Gateway:Auth:AdminKey</c> (compared in constant time); without a configured
 /// admin key the admin API is closed to everyone. API keys never open it, whatever their tenant.
 /// </summary>
-internal sealed class AdminKeyFilter(IOptions<AuthOptions> options, GatewayDatabase database) : IEndpointFilter
+internal sealed class AdminKeyFilter(IOptions<AuthOptions> options) : IEndpointFilter
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
     {
@@ -28,18 +28,27 @@ internal sealed class AdminKeyFilter(IOptions<AuthOptions> options, GatewayDatab
             return Results.Empty;
         }
 
-        if (!database.IsConfigured)
-        {
-            await new OpenAiError(StatusCodes.Status503ServiceUnavailable,
-                $"The admin API needs PostgreSQL: set ConnectionStrings:{GatewayDatabase.ConnectionStringName}.", "server_error", null, "storage_not_configured")
-                .WriteAsync(context.Response);
-            return Results.Empty;
-        }
-
         return await next(invocation);
     }
 
     /// <summary>Hashing first gives both sides one length, so the comparison time says nothing about either.</summary>
     private static bool SameSecret(string presented, string expected) => CryptographicOperations.FixedTimeEquals(
         SHA256.HashData(Encoding.UTF8.GetBytes(presented)), SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
+}
+
+/// <summary>Answers 503 for the admin calls that read or write PostgreSQL (keys, usage) when no database is configured.</summary>
+internal sealed class AdminStorageFilter(GatewayDatabase database) : IEndpointFilter
+{
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    {
+        if (!database.IsConfigured)
+        {
+            await new OpenAiError(StatusCodes.Status503ServiceUnavailable,
+                $"The admin API needs PostgreSQL: set ConnectionStrings:{GatewayDatabase.ConnectionStringName}.", "server_error", null, "storage_not_configured")
+                .WriteAsync(invocation.HttpContext.Response);
+            return Results.Empty;
+        }
+
+        return await next(invocation);
+    }
 }

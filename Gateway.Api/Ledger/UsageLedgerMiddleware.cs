@@ -1,3 +1,4 @@
+using LlmAspire.Gateway.Admin;
 using LlmAspire.Gateway.Authentication;
 using LlmAspire.Gateway.Forwarding;
 using LlmAspire.Gateway.Inference;
@@ -6,15 +7,16 @@ namespace LlmAspire.Gateway.Ledger;
 
 /// <summary>
 /// Writes one ledger row for every inference request once it has ended, whatever its outcome: served, cached,
-/// rate-limited, rejected as malformed, failed upstream or abandoned by the client (status 499).
+/// rate-limited, rejected as malformed, failed upstream or abandoned by the client (status 499); and counts it in the
+/// live figures of <c>/admin/stats</c>, which need no database.
 /// </summary>
-internal sealed class UsageLedgerMiddleware(RequestDelegate next, UsageLedger ledger, TimeProvider timeProvider)
+internal sealed class UsageLedgerMiddleware(RequestDelegate next, UsageLedger ledger, GatewayStats stats, TimeProvider timeProvider)
 {
     private const int ClientClosedRequest = 499;
 
     public async Task InvokeAsync(HttpContext context)
     {
-        if (!ledger.Enabled || context.GetEndpoint()?.Metadata.GetMetadata<InferenceEndpointMetadata>() is not { } endpoint)
+        if (context.GetEndpoint()?.Metadata.GetMetadata<InferenceEndpointMetadata>() is not { } endpoint)
         {
             await next(context);
             return;
@@ -29,24 +31,28 @@ internal sealed class UsageLedgerMiddleware(RequestDelegate next, UsageLedger le
         }
         finally
         {
-            var caller = context.Features.Get<CallerIdentity>() ?? CallerIdentity.Anonymous;
-            var exchange = context.Features.Get<UpstreamExchange>();
             var usage = record.Usage(context);
             var status = context.RequestAborted.IsCancellationRequested ? ClientClosedRequest : record.Status ?? context.Response.StatusCode;
-            var timeToFirstToken = exchange is { Streaming: true, TimeToFirstByte: { } ttfb } ? ttfb.TotalMilliseconds : (double?)null;
-            ledger.Record(new UsageEntry(
-                record.RequestId,
-                occurredAt,
-                caller.KeyId,
-                caller.Tenant,
-                record.Model ?? "",
-                InferenceRequest.OperationName(endpoint.Operation),
-                usage?.InputTokens ?? 0,
-                usage?.OutputTokens ?? 0,
-                record.Cached,
-                status,
-                timeProvider.GetElapsedTime(started).TotalMilliseconds,
-                timeToFirstToken));
+            stats.Record(status, (usage?.InputTokens ?? 0) + (usage?.OutputTokens ?? 0), record.Cached);
+            if (ledger.Enabled)
+            {
+                var caller = context.Features.Get<CallerIdentity>() ?? CallerIdentity.Anonymous;
+                var exchange = context.Features.Get<UpstreamExchange>();
+                var timeToFirstToken = exchange is { Streaming: true, TimeToFirstByte: { } ttfb } ? ttfb.TotalMilliseconds : (double?)null;
+                ledger.Record(new UsageEntry(
+                    record.RequestId,
+                    occurredAt,
+                    caller.KeyId,
+                    caller.Tenant,
+                    record.Model ?? "",
+                    InferenceRequest.OperationName(endpoint.Operation),
+                    usage?.InputTokens ?? 0,
+                    usage?.OutputTokens ?? 0,
+                    record.Cached,
+                    status,
+                    timeProvider.GetElapsedTime(started).TotalMilliseconds,
+                    timeToFirstToken));
+            }
         }
     }
 }

@@ -1,0 +1,3 @@
+using LlmAspire.Dashboard;
+
+await DashboardApplication.Create(args).RunAsync();
