@@ -1,11 +1,12 @@
+using Microsoft.Extensions.Configuration;
 using Npgsql;
 
-namespace LlmAspire.Gateway.Storage;
+namespace LlmAspire.Storage;
 
 /// <summary>
-/// The gateway's PostgreSQL database (<c>ConnectionStrings:gatewaydb</c>): API keys, the usage ledger and the model
-/// lifecycle events. Absent configuration means no database: API keys and the ledger are then unavailable, which is
-/// only allowed with authentication explicitly turned off.
+/// The platform's PostgreSQL database, named <c>gatewaydb</c> after the Aspire resource
+/// (<c>ConnectionStrings:gatewaydb</c>): API keys and the usage ledger (Gateway.Api), model lifecycle events
+/// (ModelManager). Absent configuration means no database; each service says what it does without one.
 /// </summary>
 public sealed class GatewayDatabase : IAsyncDisposable
 {
