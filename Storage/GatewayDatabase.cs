@@ -17,6 +17,7 @@ public sealed class GatewayDatabase : IAsyncDisposable
     public GatewayDatabase(IConfiguration configuration)
     {
         ConnectionString = configuration.GetConnectionString(ConnectionStringName);
+        IsConfigured = IsConfiguredIn(configuration);
         if (IsConfigured)
         {
             dataSource = NpgsqlDataSource.Create(ConnectionString!);
@@ -25,7 +26,10 @@ public sealed class GatewayDatabase : IAsyncDisposable
 
     public string? ConnectionString { get; }
 
-    public bool IsConfigured => !string.IsNullOrWhiteSpace(ConnectionString);
+    public bool IsConfigured { get; }
+
+    /// <summary>Whether <paramref name="configuration"/> names a database: services register what needs one only then.</summary>
+    public static bool IsConfiguredIn(IConfiguration configuration) => !string.IsNullOrWhiteSpace(configuration.GetConnectionString(ConnectionStringName));
 
     /// <summary>The pooled data source; only call when <see cref="IsConfigured"/>.</summary>
     public NpgsqlDataSource DataSource => dataSource ?? throw new InvalidOperationException($"ConnectionStrings:{ConnectionStringName} is not configured.");
