@@ -10,8 +10,8 @@ using LlmAspire.Gateway.ModelLifecycle;
 using LlmAspire.Gateway.Models;
 using LlmAspire.Gateway.OpenAi;
 using LlmAspire.Gateway.RateLimiting;
-using LlmAspire.Gateway.Storage;
 using LlmAspire.Gateway.Telemetry;
+using LlmAspire.Storage;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -39,7 +39,7 @@ public static class GatewayExtensions
         services.AddSingleton<StartedStreamForwarder>();
         services.AddSingleton<InferenceProxy>();
 
-        builder.AddGatewayStorage();
+        builder.AddPostgresStorage(optionsSection: "Gateway:Storage");
         builder.AddApiKeys();
         builder.AddKeyRateLimits();
         builder.AddUsageLedger();

@@ -6,6 +6,7 @@ using LlmAspire.ModelManager.Runtimes;
 using LlmAspire.ModelManager.Runtimes.Docker;
 using LlmAspire.ModelManager.Runtimes.Process;
 using LlmAspire.ModelManager.Telemetry;
+using LlmAspire.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -31,14 +32,18 @@ public static class ModelManagerApplication
 
     /// <summary>
     /// Registers the catalog (validated options), both runtimes, the lifecycle (fleet, idle reaper, adoption at start),
-    /// activity tracking, lifecycle events and metrics. Services registered before this call win (tests swap the time
-    /// provider or a runtime that way: the first runtime registered for a <see cref="RuntimeKind"/> is used).
+    /// activity tracking, lifecycle events and metrics. With <c>ConnectionStrings:gatewaydb</c>, the database is migrated
+    /// at start-up and lifecycle events are also written to it. Services registered before this call win (tests swap
+    /// the time provider or a runtime that way: the first runtime registered for a <see cref="RuntimeKind"/> is used).
     /// </summary>
     public static IHostApplicationBuilder AddModelManager(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
         services.AddValidatedOptions<ModelManagerOptions>(ModelManagerOptions.SectionName);
         services.AddSingleton<IValidateOptions<ModelManagerOptions>, ModelManagerOptionsValidator>();
+        services.AddValidatedOptions<LifecycleEventStorageOptions>(LifecycleEventStorageOptions.SectionName);
+        // First: hosted services start in registration order, so the schema is in place before any event is written.
+        builder.AddPostgresStorage(optionsSection: "ModelManager:Storage");
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IModelServerRuntime, ProcessRuntime>());
@@ -46,7 +51,19 @@ public static class ModelManagerApplication
         services.AddSingleton<ReadinessProbe>();
         services.AddSingleton<ActivityTracker>();
         services.AddSingleton<InMemoryLifecycleEventSink>();
-        services.TryAddSingleton<ILifecycleEventSink>(sp => sp.GetRequiredService<InMemoryLifecycleEventSink>());
+        if (GatewayDatabase.IsConfiguredIn(builder.Configuration))
+        {
+            // Registered before the fleet's hosted services, so it stops after them and stores their last events.
+            services.AddSingleton<LifecycleEventStore>();
+            services.AddSingleton<LifecycleEventWriter>();
+            services.AddHostedService(sp => sp.GetRequiredService<LifecycleEventWriter>());
+            services.TryAddSingleton<ILifecycleEventSink>(sp => sp.GetRequiredService<LifecycleEventWriter>());
+        }
+        else
+        {
+            services.TryAddSingleton<ILifecycleEventSink>(sp => sp.GetRequiredService<InMemoryLifecycleEventSink>());
+        }
+
         services.AddSingleton<ModelManagerMetrics>();
         services.AddSingleton<ModelFleet>();
         services.AddHostedService<FleetLifecycle>();

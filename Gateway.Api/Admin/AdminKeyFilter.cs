@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using LlmAspire.Gateway.Authentication;
 using LlmAspire.Gateway.OpenAi;
-using LlmAspire.Gateway.Storage;
+using LlmAspire.Storage;
 using Microsoft.Extensions.Options;
 
 namespace LlmAspire.Gateway.Admin;

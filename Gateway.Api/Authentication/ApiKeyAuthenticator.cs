@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using LlmAspire.Cache;
-using LlmAspire.Gateway.Storage;
+using LlmAspire.Storage;
 using Microsoft.Extensions.Options;
 
 namespace LlmAspire.Gateway.Authentication;

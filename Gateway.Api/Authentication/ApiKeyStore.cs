@@ -1,4 +1,4 @@
-using LlmAspire.Gateway.Storage;
+using LlmAspire.Storage;
 using Npgsql;
 
 namespace LlmAspire.Gateway.Authentication;

@@ -1,5 +1,5 @@
 using System.ComponentModel.DataAnnotations;
-using LlmAspire.Gateway.Storage;
+using LlmAspire.Storage;
 using Microsoft.Extensions.Options;
 
 namespace LlmAspire.Gateway.Authentication;

@@ -1,4 +1,4 @@
-using LlmAspire.Gateway.Storage;
+using LlmAspire.Storage;
 using NpgsqlTypes;
 
 namespace LlmAspire.Gateway.Ledger;

@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 using System.Threading.Channels;
-using LlmAspire.Gateway.Storage;
+using LlmAspire.Storage;
 using Microsoft.Extensions.Options;
 
 namespace LlmAspire.Gateway.Ledger;

@@ -180,7 +180,9 @@ public sealed class ApiKeyTests(StorageServers servers) : IAsyncLifetime
         await using var first = started[0];
         await using var second = started[1];
 
-        Assert.Equal(1, await servers.Postgres.ScalarAsync(fresh, "SELECT count(*) FROM schemaversions"));
+        var migrations = typeof(LlmAspire.Storage.GatewayDatabase).Assembly.GetManifestResourceNames().Count(name => name.EndsWith(".sql", StringComparison.Ordinal));
+        Assert.Equal(migrations, await servers.Postgres.ScalarAsync(fresh, "SELECT count(*) FROM schemaversions"));
+        Assert.Equal(migrations, await servers.Postgres.ScalarAsync(fresh, "SELECT count(DISTINCT scriptname) FROM schemaversions"));
         Assert.Equal(3, await servers.Postgres.ScalarAsync(fresh,
             "SELECT count(*) FROM information_schema.tables WHERE table_name IN ('api_keys', 'usage_ledger', 'model_lifecycle_events')"));
     }

@@ -80,6 +80,28 @@ public sealed partial class OptionsValidationTests
             "ModelManager:Models:same-port-1:Port = '8000'");
     }
 
+    [Fact]
+    public async Task Lifecycle_event_storage_settings_are_checked_and_named_with_their_allowed_range()
+    {
+        var refused = await StartFailsAsync(
+            "--ModelManager:ApiToken", "t",
+            "--ModelManager:LifecycleEvents:BatchSize", "0",
+            "--ModelManager:LifecycleEvents:MaxBufferedEvents", "lots",
+            "--ModelManager:LifecycleEvents:FlushInterval", "-00:00:01",
+            "--ModelManager:LifecycleEvents:RetryIntervall", "00:00:01");
+        var refusedStorage = await StartFailsAsync("--ModelManager:ApiToken", "t", "--ModelManager:Storage:MigrationTimeout", "00:00:00");
+
+        AssertNamed(
+            refused,
+            "ModelManager:LifecycleEvents:BatchSize (environment ModelManager__LifecycleEvents__BatchSize) = '0' is out of range; allowed range 1 to 10000",
+            "ModelManager:LifecycleEvents:MaxBufferedEvents (environment ModelManager__LifecycleEvents__MaxBufferedEvents) = 'lots' is not an integer; allowed range 1 to 1000000",
+            "ModelManager:LifecycleEvents:FlushInterval (environment ModelManager__LifecycleEvents__FlushInterval) = '-00:00:01' is out of range; allowed range 00:00:00 to 00:01:00",
+            "ModelManager:LifecycleEvents:RetryIntervall (environment ModelManager__LifecycleEvents__RetryIntervall) = '00:00:01' is not a known setting");
+        AssertNamed(
+            refusedStorage,
+            "ModelManager:Storage:MigrationTimeout (environment ModelManager__Storage__MigrationTimeout) = '00:00:00' is out of range; allowed range 00:00:01 to 01:00:00");
+    }
+
     private static void AssertNamed(OptionsValidationException refused, params string[] expected)
     {
         foreach (var key in expected)

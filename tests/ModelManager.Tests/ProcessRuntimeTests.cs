@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using LlmAspire.ModelManager.Tests.Infrastructure;
 
@@ -26,19 +25,7 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
             await host.DisposeAsync();
         }
 
-        // Safety net: end any server this test started that is still running (by pid, checked against its start time).
-        foreach (var stateFile in stateDirectory.EnumerateFiles("*.json"))
-        {
-            using var state = JsonDocument.Parse(await File.ReadAllTextAsync(stateFile.FullName, CancellationToken.None));
-            var pid = state.RootElement.GetProperty("pid").GetInt32();
-            if (Runtimes.Process.LinuxProcess.IsAlive(pid, state.RootElement.GetProperty("startTime").GetUInt64()))
-            {
-                using var process = Process.GetProcessById(pid);
-                process.Kill(entireProcessTree: true);
-            }
-        }
-
-        stateDirectory.Delete(recursive: true);
+        await LeftoverServers.EndAndDeleteAsync(stateDirectory);
     }
 
     private async Task<ModelManagerHost> StartAsync(bool stopModelsOnShutdown = true, params IEnumerable<KeyValuePair<string, string>>[] catalog)

@@ -1,18 +1,21 @@
 using DbUp;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
-namespace LlmAspire.Gateway.Storage;
+namespace LlmAspire.Storage;
 
 /// <summary>
 /// Applies the versioned schema migrations (<c>Storage/Migrations/*.sql</c>, embedded, in name order; DbUp records
-/// each in <c>schemaversions</c>) before the gateway starts serving. The gateway is the schema's one owner; replicas
-/// starting together take a PostgreSQL advisory lock so exactly one of them runs a migration.
+/// each in <c>schemaversions</c>) before the service starts serving. Every service that uses the database runs this
+/// same set at start-up, so whichever starts first creates the schema; services and replicas starting together take a
+/// PostgreSQL advisory lock so exactly one of them runs a migration.
 /// </summary>
 internal sealed partial class DatabaseMigrator(
     GatewayDatabase database, IOptions<StorageOptions> options, TimeProvider timeProvider, ILogger<DatabaseMigrator> logger) : IHostedService
 {
-    // Arbitrary but fixed: every gateway replica must use the same lock id.
+    // Arbitrary but fixed: every service and replica must use the same lock id.
     private const long MigrationLockId = 0x4C4C_4D41_5350_4952;
 
     public async Task StartAsync(CancellationToken cancellationToken)

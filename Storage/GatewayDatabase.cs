@@ -1,11 +1,12 @@
+using Microsoft.Extensions.Configuration;
 using Npgsql;
 
-namespace LlmAspire.Gateway.Storage;
+namespace LlmAspire.Storage;
 
 /// <summary>
-/// The gateway's PostgreSQL database (<c>ConnectionStrings:gatewaydb</c>): API keys, the usage ledger and the model
-/// lifecycle events. Absent configuration means no database: API keys and the ledger are then unavailable, which is
-/// only allowed with authentication explicitly turned off.
+/// The platform's PostgreSQL database, named <c>gatewaydb</c> after the Aspire resource
+/// (<c>ConnectionStrings:gatewaydb</c>): API keys and the usage ledger (Gateway.Api), model lifecycle events
+/// (ModelManager). Absent configuration means no database; each service says what it does without one.
 /// </summary>
 public sealed class GatewayDatabase : IAsyncDisposable
 {
@@ -16,6 +17,7 @@ public sealed class GatewayDatabase : IAsyncDisposable
     public GatewayDatabase(IConfiguration configuration)
     {
         ConnectionString = configuration.GetConnectionString(ConnectionStringName);
+        IsConfigured = IsConfiguredIn(configuration);
         if (IsConfigured)
         {
             dataSource = NpgsqlDataSource.Create(ConnectionString!);
@@ -24,7 +26,10 @@ public sealed class GatewayDatabase : IAsyncDisposable
 
     public string? ConnectionString { get; }
 
-    public bool IsConfigured => !string.IsNullOrWhiteSpace(ConnectionString);
+    public bool IsConfigured { get; }
+
+    /// <summary>Whether <paramref name="configuration"/> names a database: services register what needs one only then.</summary>
+    public static bool IsConfiguredIn(IConfiguration configuration) => !string.IsNullOrWhiteSpace(configuration.GetConnectionString(ConnectionStringName));
 
     /// <summary>The pooled data source; only call when <see cref="IsConfigured"/>.</summary>
     public NpgsqlDataSource DataSource => dataSource ?? throw new InvalidOperationException($"ConnectionStrings:{ConnectionStringName} is not configured.");
