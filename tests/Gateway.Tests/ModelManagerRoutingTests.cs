@@ -28,12 +28,7 @@ public sealed class ModelManagerRoutingTests
     {
         await using var simulator = await SimulatorServer.StartAsync("cold");
         await using var manager = await FakeModelManager.StartAsync();
-        manager.Set("cold", "stopped");
-        manager.OnEnsure = async (id, _) =>
-        {
-            await Task.Delay(500, Cancellation);
-            return manager.Ready(id, simulator.BaseAddress);
-        };
+        manager.LoadsAfter("cold", simulator.BaseAddress, TimeSpan.FromMilliseconds(500));
         await using var gateway = await GatewayServer.StartAsync(ManagerSettings(manager.BaseAddress));
         await WaitForStateAsync(gateway, "cold", "stopped");
 
@@ -54,12 +49,7 @@ public sealed class ModelManagerRoutingTests
     {
         await using var simulator = await SimulatorServer.StartAsync("slow");
         await using var manager = await FakeModelManager.StartAsync();
-        manager.Set("slow", "stopped");
-        manager.OnEnsure = async (id, _) =>
-        {
-            await Task.Delay(1_200, Cancellation);
-            return manager.Ready(id, simulator.BaseAddress);
-        };
+        manager.LoadsAfter("slow", simulator.BaseAddress, TimeSpan.FromMilliseconds(1_200));
         await using var gateway = await GatewayServer.StartAsync(ManagerSettings(manager.BaseAddress));
         await WaitForStateAsync(gateway, "slow", "stopped");
 

@@ -79,6 +79,17 @@ public sealed class FakeModelManager : IAsyncDisposable
         }
     }
 
+    /// <summary>Lists the model as stopped; an ensure then "loads" it for <paramref name="loadTime"/> and answers it ready at <paramref name="endpoint"/>.</summary>
+    public void LoadsAfter(string id, Uri endpoint, TimeSpan loadTime)
+    {
+        Set(id, "stopped");
+        OnEnsure = async (model, _) =>
+        {
+            await Task.Delay(loadTime, TestContext.Current.CancellationToken);
+            return Ready(model, endpoint);
+        };
+    }
+
     /// <summary>An ensure answer that makes the model ready at <paramref name="endpoint"/>.</summary>
     public IResult Ready(string id, Uri endpoint) => Results.Text(Set(id, "ready", endpoint).ToJsonString(), "application/json");
 
