@@ -48,6 +48,9 @@ public static class ResourceBuilderExtensions
         where TValue : IValueProvider, IManifestExpressionProvider =>
         builder.WithEnvironment(context => context.EnvironmentVariables[name] = value);
 
+    public static IResourceBuilder<T> WithEnvironment<T>(this IResourceBuilder<T> builder, string name, IResourceBuilder<ParameterResource> parameter)
+        where T : IResourceWithEnvironment => builder.WithEnvironment(name, parameter.Resource);
+
     public static IResourceBuilder<T> WithEnvironment<T>(this IResourceBuilder<T> builder, Action<EnvironmentCallbackContext> callback)
         where T : IResourceWithEnvironment
     {

@@ -43,24 +43,27 @@ public sealed record ResourceSnapshot(
     public bool IsTerminal { get; init; }
 }
 
-/// <summary>The state of every resource, and waiting for one to reach a state (Aspire's <c>ResourceNotificationService</c>).</summary>
+/// <summary>
+/// The state of every resource that runs (parameters are values, not tracked), and waiting for one to reach a state
+/// (Aspire's <c>ResourceNotificationService</c>).
+/// </summary>
 public sealed class ResourceNotificationService
 {
-    private readonly DistributedApplicationModel model;
+    private readonly IReadOnlyList<IResource> resources;
     private readonly ConcurrentDictionary<string, ResourceSnapshot> snapshots = new();
     private TaskCompletionSource changed = NewSignal();
 
     public ResourceNotificationService(DistributedApplicationModel model)
     {
-        this.model = model;
-        foreach (var resource in model.Resources)
+        resources = [.. model.Resources.Where(r => r is not ParameterResource)];
+        foreach (var resource in resources)
         {
             snapshots[resource.Name] = new ResourceSnapshot(resource.Name, TypeName(resource), ResourceState.Waiting, HealthStatus.Unknown, [], null, 0, null);
         }
     }
 
     /// <summary>Every resource, in the order the AppHost declared them.</summary>
-    public IReadOnlyList<ResourceSnapshot> Snapshots => [.. model.Resources.Select(r => snapshots[r.Name])];
+    public IReadOnlyList<ResourceSnapshot> Snapshots => [.. resources.Select(r => snapshots[r.Name])];
 
     public ResourceSnapshot Get(string name) => snapshots.TryGetValue(name, out var snapshot)
         ? snapshot

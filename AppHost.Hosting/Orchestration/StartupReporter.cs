@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using LlmAspire.Hosting.ApplicationModel;
 using LlmAspire.Hosting.ResourceService;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -8,7 +7,6 @@ namespace LlmAspire.Hosting.Orchestration;
 
 /// <summary>Says where the resource service is, and how long it took until every resource was healthy.</summary>
 internal sealed class StartupReporter(
-    DistributedApplicationModel model,
     ResourceNotificationService notifications,
     ResourceServiceHost resourceService,
     ILogger<StartupReporter> logger) : BackgroundService
@@ -17,7 +15,7 @@ internal sealed class StartupReporter(
     {
         var stopwatch = Stopwatch.StartNew();
         logger.LogInformation("Resource service: {Url}/api/resources", resourceService.Url);
-        var resources = model.Resources.Where(r => r is not ParameterResource).Select(r => r.Name).ToList();
+        var resources = notifications.Snapshots.Select(s => s.Name).ToList();
         try
         {
             await Task.WhenAll(resources.Select(name => notifications.WaitForResourceHealthyAsync(name, stoppingToken)));
