@@ -94,7 +94,7 @@ internal sealed class ResourceSupervisor(IResource resource, SupervisorContext c
         var restartDelay = FirstRestartDelay;
         while (true)
         {
-            Update(s => s with { State = ResourceState.Starting, Health = HealthStatus.Unknown, ExitCode = null });
+            Update(s => s with { State = ResourceState.Starting, Health = HealthStatus.Unknown });
             try
             {
                 spec = await BuildSpecAsync(cancellationToken);
