@@ -10,18 +10,7 @@ cd "$(dirname "$0")/.."
 
 # The benchmark starts its own nginx, redis-server and PostgreSQL with generated settings; the packages' own services
 # are not used. Only what is missing is installed, with one update.
-missing=()
-command -v nginx >/dev/null 2>&1 || missing+=(nginx)
-command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
-compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
-if [ "${#missing[@]}" -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "missing: ${missing[*]}: run this as root, or install these Debian packages first" >&2
-    exit 1
-  fi
-  apt-get update
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+eng/prerequisites.sh nginx redis-server postgresql
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 for project in tools/VllmSimulator ModelManager Gateway.Api tools/Bench; do

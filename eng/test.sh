@@ -10,23 +10,11 @@ mkdir -p "$results"
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
-# Server binaries the fixtures start as private instances on loopback: redis-server, PostgreSQL's initdb/postgres
-# (Debian installs them under /usr/lib/postgresql/<version>/bin), and the Docker engine (dockerd with containerd and runc,
-# from Debian's docker.io) for ModelManager's Docker runtime tests, and Debian's chromium, which the dashboard tests drive
-# through Playwright (Playwright never downloads a browser here). Only what is missing is installed, with one update.
-missing=()
-command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
-compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null 2>&1 || missing+=(postgresql)
-command -v dockerd >/dev/null 2>&1 || [ -x /usr/sbin/dockerd ] || missing+=(docker.io)
-[ -x /usr/bin/chromium ] || missing+=(chromium)
-if [ "${#missing[@]}" -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "missing test prerequisites: ${missing[*]}; run as root or install these Debian packages first" >&2
-    exit 1
-  fi
-  apt-get update
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+# Server binaries the fixtures start as private instances on loopback (redis-server, PostgreSQL, the Docker engine for
+# ModelManager's Docker runtime tests), Debian's chromium, which the dashboard tests drive through Playwright (it never
+# downloads a browser here), and docker-compose, which checks the AppHost's compose output. Only what is missing is
+# installed.
+eng/prerequisites.sh redis-server postgresql docker.io chromium docker-compose
 
 dotnet build LlmAspire.sln -c Release
 
