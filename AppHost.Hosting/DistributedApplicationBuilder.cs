@@ -31,6 +31,9 @@ public interface IDistributedApplicationBuilder
 
     IReadOnlyList<IResource> Resources { get; }
 
+    /// <summary>The URL of the resource service that serves the resources' state and logs (to the dashboard).</summary>
+    ResourceServiceEndpoint ResourceService { get; }
+
     IResourceBuilder<T> AddResource<T>(T resource) where T : IResource;
 
     IResourceBuilder<T> CreateResourceBuilder<T>(T resource) where T : IResource;
@@ -92,6 +95,8 @@ public sealed class DistributedApplicationBuilder : IDistributedApplicationBuild
 
     public IReadOnlyList<IResource> Resources => resources;
 
+    public ResourceServiceEndpoint ResourceService { get; } = new();
+
     internal UserSecretsStore? Secrets { get; }
 
     public IResourceBuilder<T> AddResource<T>(T resource) where T : IResource
@@ -120,6 +125,7 @@ public sealed class DistributedApplicationBuilder : IDistributedApplicationBuild
         var model = new DistributedApplicationModel(resources);
         host.Services.AddSingleton(model);
         host.Services.AddSingleton(this);
+        host.Services.AddSingleton(ResourceService);
         host.Services.AddSingleton<ResourceNotificationService>();
         host.Services.AddSingleton<ResourceLoggerService>();
         host.Services.AddSingleton<ContainerRuntime>();

@@ -57,3 +57,6 @@ public sealed class ResourceReferenceAnnotation(IResource resource) : IResourceA
 {
     public IResource Resource { get; } = resource;
 }
+
+/// <summary>The resource exists only when running locally (the dashboard): publishers leave it out.</summary>
+public sealed class ExcludeFromManifestAnnotation : IResourceAnnotation;

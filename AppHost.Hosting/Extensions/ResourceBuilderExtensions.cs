@@ -115,6 +115,13 @@ public static class ResourceBuilderExtensions
         return builder;
     }
 
+    /// <summary>Leaves the resource out of the manifest and the compose file: it is for local runs only.</summary>
+    public static IResourceBuilder<T> ExcludeFromManifest<T>(this IResourceBuilder<T> builder) where T : IResource
+    {
+        builder.Resource.Annotations.Add(new ExcludeFromManifestAnnotation());
+        return builder;
+    }
+
     /// <summary>Runs <paramref name="callback"/> each time the resource has become healthy, before anything waiting for it starts.</summary>
     public static IResourceBuilder<T> OnResourceReady<T>(this IResourceBuilder<T> builder, Func<T, ResourceReadyEvent, CancellationToken, Task> callback)
         where T : IResource

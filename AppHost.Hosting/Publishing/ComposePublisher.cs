@@ -36,7 +36,7 @@ public static class ComposePublisher
         var yaml = new StringBuilder();
         yaml.AppendLine("# Written by the LlmAspire AppHost (--publisher compose). Parameters come from the environment or .env beside this file.");
         yaml.AppendLine("services:");
-        foreach (var resource in model.Resources.Where(r => r is ContainerResource or ProjectResource))
+        foreach (var resource in model.Resources.Where(r => r is ContainerResource or ProjectResource).Where(ManifestPublisher.IsPublished))
         {
             WriteService(yaml, resource);
         }

@@ -28,7 +28,7 @@ public static class ManifestPublisher
         writer.WriteStartObject();
         writer.WriteString("$schema", SchemaUrl);
         writer.WriteStartObject("resources");
-        foreach (var resource in model.Resources)
+        foreach (var resource in model.Resources.Where(IsPublished))
         {
             writer.WriteStartObject(resource.Name);
             WriteResource(writer, resource, manifestDirectory);
@@ -38,6 +38,9 @@ public static class ManifestPublisher
         writer.WriteEndObject();
         writer.WriteEndObject();
     }
+
+    /// <summary>False for resources that exist only when running locally.</summary>
+    internal static bool IsPublished(IResource resource) => !resource.Annotations.OfType<ExcludeFromManifestAnnotation>().Any();
 
     private static void WriteResource(Utf8JsonWriter writer, IResource resource, string manifestDirectory)
     {

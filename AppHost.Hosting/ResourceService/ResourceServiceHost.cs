@@ -18,7 +18,11 @@ namespace LlmAspire.Hosting.ResourceService;
 /// <c>GET /api/resources</c>, <c>GET /api/resources/{name}/logs</c> (server-sent events, backlog then live lines) and
 /// <c>POST /api/resources/{name}/restart</c>.
 /// </summary>
-internal sealed class ResourceServiceHost(ResourceNotificationService notifications, ResourceLoggerService logs, IServiceProvider services) : IHostedService
+internal sealed class ResourceServiceHost(
+    ResourceNotificationService notifications,
+    ResourceLoggerService logs,
+    ResourceServiceEndpoint endpoint,
+    IServiceProvider services) : IHostedService
 {
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -28,7 +32,7 @@ internal sealed class ResourceServiceHost(ResourceNotificationService notificati
     private WebApplication? app;
 
     /// <summary>Where the resource service listens, e.g. <c>http://127.0.0.1:41234</c>.</summary>
-    public string Url { get; private set; } = "";
+    public string Url => endpoint.Url ?? "";
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -40,7 +44,7 @@ internal sealed class ResourceServiceHost(ResourceNotificationService notificati
         app.MapGet("/api/resources/{name}/logs", StreamLogsAsync);
         app.MapPost("/api/resources/{name}/restart", RestartAsync);
         await app.StartAsync(cancellationToken);
-        Url = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
+        endpoint.Url = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

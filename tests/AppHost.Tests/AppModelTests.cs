@@ -1,9 +1,11 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using LlmAspire.AppHost.Platform;
 using LlmAspire.AppHost.Tests.Infrastructure;
 using LlmAspire.Hosting;
 using LlmAspire.Hosting.ApplicationModel;
 using LlmAspire.Hosting.Orchestration;
+using LlmAspire.Hosting.Publishing;
 using LlmAspire.Hosting.ResourceService;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -23,17 +25,9 @@ public sealed class AppModelTests
         var database = builder.AddPostgres("postgres").AddDatabase("gatewaydb");
         var modelManager = builder.AddProject<UnbuiltProject>("modelmanager");
         var gateway = builder.AddProject<UnbuiltProject>("gateway").WithReference(cache).WithReference(database).WithReference(modelManager);
-        var port = 20000;
-        foreach (var endpoint in builder.Resources.SelectMany(r => r.Annotations.OfType<EndpointAnnotation>()))
-        {
-            endpoint.Allocated = new AllocatedEndpoint("127.0.0.1", port++);
-        }
+        AllocatePorts(builder, firstPort: 20000);
 
-        var environment = new Dictionary<string, string>();
-        foreach (var (name, value) in ResourceValues.Environment(gateway.Resource, DistributedApplicationOperation.Run))
-        {
-            environment[name] = await ResourceValues.ResolveAsync(value, TestContext.Current.CancellationToken);
-        }
+        var environment = await RunEnvironmentAsync(gateway.Resource);
 
         var cachePassword = ((RedisResource)cache.Resource).Password.Value;
         var postgresPassword = database.Resource.Server.Password.Value;
@@ -140,6 +134,54 @@ public sealed class AppModelTests
             app.ResourceNotifications.WaitForResourceHealthyAsync("thing", TestContext.Current.CancellationToken).WaitAsync(Timeout, TestContext.Current.CancellationToken));
         Assert.Equal(ResourceState.Failed, app.ResourceNotifications.Get("thing").State);
         Assert.Contains(app.ResourceLogs.GetBacklog("thing"), l => l.Line.Contains("docker pull registry.invalid/llmaspire/none:1", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_dashboard_reaches_the_resource_service_ModelManager_and_the_gateway_and_is_not_published()
+    {
+        var builder = DistributedApplication.CreateBuilder([]);
+        var modelManager = builder.AddProject<UnbuiltProject>("modelmanager");
+        var gateway = builder.AddProject<UnbuiltProject>("gateway");
+        var token = builder.AddParameter("modelmanager-token", new GenerateParameterDefault(MinLength: 40));
+        var adminKey = builder.AddParameter("admin-key", new GenerateParameterDefault(MinLength: 40));
+        var dashboard = builder.AddDashboard<UnbuiltProject>("dashboard", modelManager, token, gateway, adminKey);
+        AllocatePorts(builder, firstPort: 21000);
+        builder.ResourceService.Url = "http://127.0.0.1:20999";
+
+        var environment = await RunEnvironmentAsync(dashboard.Resource);
+        Assert.Equal("http://127.0.0.1:20999", environment["Dashboard__ResourceServiceUrl"]);
+        Assert.Equal("http://127.0.0.1:21000", environment["services__modelmanager__http__0"]);
+        Assert.Equal(token.Resource.Value, environment["Dashboard__ModelManagerToken"]);
+        Assert.Equal("http://127.0.0.1:21001", environment["services__gateway__http__0"]);
+        Assert.Equal(adminKey.Resource.Value, environment["Dashboard__GatewayAdminKey"]);
+
+        using var manifest = new MemoryStream();
+        await using (var writer = new System.Text.Json.Utf8JsonWriter(manifest))
+        {
+            ManifestPublisher.Write(writer, new DistributedApplicationModel(builder.Resources), "/");
+        }
+
+        var resources = JsonNode.Parse(manifest.ToArray())!["resources"]!.AsObject();
+        Assert.Equal(["modelmanager", "gateway", "modelmanager-token", "admin-key"], resources.Select(r => r.Key));
+    }
+
+    private static void AllocatePorts(IDistributedApplicationBuilder builder, int firstPort)
+    {
+        foreach (var endpoint in builder.Resources.SelectMany(r => r.Annotations.OfType<EndpointAnnotation>()))
+        {
+            endpoint.Allocated = new AllocatedEndpoint("127.0.0.1", firstPort++);
+        }
+    }
+
+    private static async Task<Dictionary<string, string>> RunEnvironmentAsync(IResource resource)
+    {
+        var environment = new Dictionary<string, string>();
+        foreach (var (name, value) in ResourceValues.Environment(resource, DistributedApplicationOperation.Run))
+        {
+            environment[name] = await ResourceValues.ResolveAsync(value, TestContext.Current.CancellationToken);
+        }
+
+        return environment;
     }
 
     private sealed class UnbuiltProject : IProjectMetadata
