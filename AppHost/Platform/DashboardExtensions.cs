@@ -24,6 +24,7 @@ public static class DashboardExtensions
             .WithEnvironment("Dashboard__ModelManagerToken", modelManagerToken)
             .WithReference(gateway)
             .WithEnvironment("Dashboard__GatewayAdminKey", adminKey)
+            .WithHttpHealthCheck("/health")
             .OnResourceReady((dashboard, _, _) =>
             {
                 Console.WriteLine($"Dashboard:  {dashboard.GetEndpoint("http").Url}");

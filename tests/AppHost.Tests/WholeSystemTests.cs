@@ -42,9 +42,9 @@ public sealed class WholeSystemTests(ITestOutputHelper output)
         {
             var stopwatch = Stopwatch.StartNew();
             await app.StartAsync(cancellationToken);
-            foreach (var resource in new[] { "cache", "postgres", "gatewaydb", "modelmanager", "gateway" })
+            foreach (var resource in app.ResourceNotifications.Snapshots)
             {
-                await app.ResourceNotifications.WaitForResourceHealthyAsync(resource, cancellationToken).WaitAsync(StartTimeout, cancellationToken);
+                await app.ResourceNotifications.WaitForResourceHealthyAsync(resource.Name, cancellationToken).WaitAsync(StartTimeout, cancellationToken);
             }
 
             output.WriteLine($"All resources healthy after {stopwatch.Elapsed.TotalSeconds:F1} s");
