@@ -33,8 +33,6 @@ var gateway = builder.AddProject<Projects.Gateway_Api>("gateway")
     .WithHttpHealthCheck("/health")
     .WithDeveloperWelcome(adminKey, SimulatedModels.DefaultModel);
 
-#if DASHBOARD
 builder.AddDashboard<Projects.Dashboard>("dashboard", modelManager, modelManagerToken, gateway, adminKey);
-#endif
 
 builder.Build().Run();
