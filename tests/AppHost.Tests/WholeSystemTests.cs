@@ -3,10 +3,13 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using LlmAspire.Dashboard.Tests.Infrastructure;
 using LlmAspire.AppHost.Tests.Infrastructure;
 using LlmAspire.Hosting;
 using LlmAspire.Hosting.ApplicationModel;
 using LlmAspire.Hosting.Testing;
+using Microsoft.Playwright;
 using Npgsql;
 
 namespace LlmAspire.AppHost.Tests;
@@ -63,6 +66,7 @@ public sealed class WholeSystemTests(ITestOutputHelper output)
 
             var database = await app.GetConnectionStringAsync("gatewaydb", cancellationToken);
             await Eventually.TrueAsync(async () => await UsageRowsAsync(database!) == 2, TimeSpan.FromSeconds(15), "two usage rows in PostgreSQL");
+            await LookAtTheDashboardAsync(app);
 
             await Eventually.TrueAsync(async () => await ModelStateAsync(modelManager) == "stopped", TimeSpan.FromSeconds(20),
                 "ModelManager stopping the idle model");
@@ -75,6 +79,30 @@ public sealed class WholeSystemTests(ITestOutputHelper output)
 
         var left = processes.Where(ProcessTree.IsRunning).ToList();
         Assert.True(left.Count == 0, $"left running after dispose: {string.Join(", ", left)}");
+    }
+
+    /// <summary>The dashboard the AppHost started shows every resource healthy and the model ModelManager knows.</summary>
+    private async Task LookAtTheDashboardAsync(DistributedApplication app)
+    {
+        using var dashboard = app.CreateHttpClient("dashboard");
+        await using var browser = await Browser.LaunchAsync();
+        var page = await browser.OpenAsync(dashboard.BaseAddress!);
+        foreach (var resource in app.ResourceNotifications.Snapshots)
+        {
+            await Assertions.Expect(page.Locator($"[data-resource-health='{resource.Name}']")).ToHaveTextAsync("healthy");
+        }
+
+        await SaveScreenshotAsync(page, "apphost-dashboard-resources.png");
+        await page.GotoAsync(new Uri(dashboard.BaseAddress!, "/models").ToString());
+        await Assertions.Expect(page.Locator($"[data-model-state='{Model}']")).ToHaveTextAsync(new Regex("^(ready|stopping|stopped)$"));
+        await SaveScreenshotAsync(page, "apphost-dashboard-models.png");
+    }
+
+    private async Task SaveScreenshotAsync(IPage page, string name)
+    {
+        var path = Path.Combine(TestResults.Directory, name);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
+        output.WriteLine($"screenshot: {path}");
     }
 
     private static async Task<string> ModelStateAsync(HttpClient modelManager)
