@@ -30,6 +30,10 @@ public sealed record GatewayFigures(
     double TokensPerSecond,
     double? CacheHitRate,
     GatewayCounts Window,
-    GatewayCounts Total);
+    GatewayCounts Total,
+    IReadOnlyDictionary<string, GatewayModelAdmission>? Models);
+
+/// <summary>One model's admission queue at the gateway: requests holding a slot and requests waiting for one.</summary>
+public sealed record GatewayModelAdmission(long InFlight, long Queued);
 
 public sealed record GatewayCounts(long Requests, long Tokens, long CacheHits, long TooManyRequests, long ServerErrors);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using LlmAspire.Gateway.Admission;
 using LlmAspire.Gateway.Authentication;
 using LlmAspire.Gateway.Ledger;
 using LlmAspire.Gateway.OpenAi;
@@ -20,7 +21,8 @@ public static partial class AdminEndpoints
     {
         var admin = endpoints.MapGroup("/admin").AddEndpointFilter<AdminKeyFilter>();
         // Live figures come from memory: they answer without PostgreSQL, unlike keys and usage.
-        admin.MapGet("/stats", (HttpContext context, GatewayStats stats) => WriteAsync(context, StatusCodes.Status200OK, stats.Snapshot()));
+        admin.MapGet("/stats", (HttpContext context, GatewayStats stats, AdmissionQueues admission) => WriteAsync(context, StatusCodes.Status200OK,
+            stats.Snapshot() with { Models = admission.All.ToDictionary(queue => queue.Model, queue => new ModelAdmission(queue.InFlight, queue.Queued)) }));
 
         var stored = admin.MapGroup("").AddEndpointFilter<AdminStorageFilter>();
         stored.MapPost("/keys", CreateKeyAsync);

@@ -157,7 +157,12 @@ public sealed record GatewayStatsSnapshot(
     GatewayStatsTotals Total)
 {
     public string Object => "gateway.stats";
+
+    /// <summary>Each model's admission queue right now: requests holding a slot and requests waiting for one.</summary>
+    public IReadOnlyDictionary<string, ModelAdmission> Models { get; init; } = new Dictionary<string, ModelAdmission>();
 }
+
+public sealed record ModelAdmission(long InFlight, long Queued);
 
 /// <summary>Inference requests ended, their prompt + completion tokens, cache hits, 429 answers and 5xx answers.</summary>
 public sealed record GatewayStatsTotals(long Requests, long Tokens, long CacheHits, long TooManyRequests, long ServerErrors);

@@ -57,6 +57,7 @@ public sealed partial class DashboardTests(DashboardPlatform platform) : IClassF
         await page.Locator($"[data-start='{DashboardPlatform.Model}']").ClickAsync();
         await Expect(state).ToHaveTextAsync("ready", LongWait);
         await Expect(page.Locator($"[data-model-idle='{DashboardPlatform.Model}']")).ToHaveTextAsync(IdleCountdown());
+        await Expect(page.Locator($"[data-model-queued='{DashboardPlatform.Model}']")).ToHaveTextAsync("0");
         await SaveScreenshotAsync(page, "dashboard.png");
 
         await page.Locator($"[data-stop='{DashboardPlatform.Model}']").ClickAsync();

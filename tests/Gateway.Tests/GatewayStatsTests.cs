@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using LlmAspire.Gateway.Tests.Infrastructure;
+using LlmAspire.ModelManager.Tests.Infrastructure;
 using static LlmAspire.Gateway.Tests.Infrastructure.OpenAiRequests;
 using static LlmAspire.Gateway.Tests.Infrastructure.StorageServers;
 
@@ -73,6 +74,28 @@ public sealed class GatewayStatsTests(StorageServers servers)
         var stats = await StatsAsync(gateway, AdminKey);
         Assert.Equal(1, (long)stats["window"]!["requests"]!);
         Assert.Equal(0.0, (double)stats["cache_hit_rate"]!);
+    }
+
+    [Fact]
+    public async Task Stats_show_each_models_requests_in_flight_and_waiting_for_a_slot()
+    {
+        await using var simulator = await SimulatorServer.StartAsync("m", "--output-tokens", "40", "--tokens-per-second", "20");
+        await using var gateway = await GatewayServer.StartAsync(GatewayServer.ModelSettings("m", simulator.BaseAddress, ("MaxConcurrent", "1"))
+            .Append(KeyValuePair.Create("Gateway:Auth:AdminKey", AdminKey)));
+
+        using var running = await gateway.Client.SendAsync(Chat("m", stream: true), HttpCompletionOption.ResponseHeadersRead, Token);
+        var waiting = gateway.Client.SendAsync(Chat("m"), Token);
+        await Eventually.HoldsAsync(() => gateway.Queue("m").Queued == 1, "the second request waits for the slot");
+        var stats = await StatsAsync(gateway, AdminKey);
+        await running.Content.ReadAsStringAsync(Token);
+        using var waited = await waiting;
+
+        Assert.Equal(1, (long)stats["models"]!["m"]!["in_flight"]!);
+        Assert.Equal(1, (long)stats["models"]!["m"]!["queued"]!);
+        Assert.Equal(HttpStatusCode.OK, waited.StatusCode);
+        var after = await StatsAsync(gateway, AdminKey);
+        Assert.Equal(0, (long)after["models"]!["m"]!["in_flight"]!);
+        Assert.Equal(0, (long)after["models"]!["m"]!["queued"]!);
     }
 
     private static async Task<JsonNode> StatsAsync(GatewayServer gateway, string adminKey)
