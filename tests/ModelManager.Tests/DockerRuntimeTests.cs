@@ -94,6 +94,41 @@ public sealed class DockerRuntimeTests(DockerEngine engine) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Through_the_gateway_a_first_request_starts_a_container_and_one_killed_from_outside_is_replaced_by_the_next_request()
+    {
+        var host = await StartAsync(catalog: Simulator("sim"));
+        await using var gateway = Gateway.GatewayApplication.Create(
+        [
+            "--urls", "http://127.0.0.1:0",
+            "--Logging:LogLevel:Default", "Warning",
+            "--Gateway:Auth:Enabled", "false",
+            "--services:modelmanager:http:0", host.Client.BaseAddress!.ToString(),
+            "--Gateway:ModelManager:ApiToken", ModelManagerHost.Token,
+        ]);
+        await gateway.StartAsync(Cancellation);
+        using var client = new HttpClient { BaseAddress = new Uri(gateway.Urls.First()), Timeout = TimeSpan.FromMinutes(2) };
+
+        Assert.Contains("chat.completion", await CompleteThroughAsync(client), StringComparison.Ordinal);
+        var first = Assert.Single(await engine.ContainersAsync(name));
+        await engine.Client.Containers.KillContainerAsync(first.ID, new ContainerKillParameters(), Cancellation);
+
+        Assert.Contains("chat.completion", await CompleteThroughAsync(client), StringComparison.Ordinal);
+        var running = (await engine.ContainersAsync(name)).Where(container => container.State == "running").ToList();
+        Assert.NotEqual(first.ID, Assert.Single(running).ID);
+        Assert.Equal(2, (await host.EventsAsync("sim")).Count(e => e == "starting"));
+        await gateway.StopAsync(CancellationToken.None);
+    }
+
+    private static async Task<string> CompleteThroughAsync(HttpClient gateway)
+    {
+        using var response = await gateway.PostAsync("/v1/chat/completions", new StringContent(
+            """{"model":"sim","messages":[{"role":"user","content":"Hello"}]}""", Encoding.UTF8, "application/json"), Cancellation);
+        var body = await response.Content.ReadAsStringAsync(Cancellation);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, body);
+        return body;
+    }
+
+    [Fact]
     public async Task The_first_ensure_starts_one_labelled_container_that_answers_and_it_is_removed_when_idle()
     {
         var host = await StartAsync(catalog: Simulator("sim", idleTimeout: "00:00:01", extra: new()
