@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using LlmAspire.Gateway.Configuration;
 using LlmAspire.Gateway.Routing;
 using LlmAspire.Gateway.Telemetry;
 
@@ -16,9 +17,9 @@ public sealed class AdmissionQueues : IDisposable
     public AdmissionQueues(IModelRouteTable routes, GatewayMetrics metrics, TimeProvider timeProvider)
     {
         this.timeProvider = timeProvider;
-        foreach (var model in routes.Models.Where(model => model.Route is not null && !model.Managed))
+        foreach (var model in routes.Models.Where(model => !model.Managed))
         {
-            For(model.Route!);
+            For(model.Id, model.Options);
         }
 
         metrics.ObserveAdmission(() => queues.Values.Select(queue => (queue.Model, queue.InFlight, queue.Queued)));
@@ -31,10 +32,10 @@ public sealed class AdmissionQueues : IDisposable
 
     public IEnumerable<AdmissionQueue> All => queues.Values;
 
-    public AdmissionQueue For(ModelRoute route) =>
-        queues.TryGetValue(route.Id, out var queue)
+    public AdmissionQueue For(string model, ModelOptions options) =>
+        queues.TryGetValue(model, out var queue)
             ? queue
-            : queues.GetOrAdd(route.Id, id => new AdmissionQueue(id, route.Options, timeProvider, changed => BusyChanged?.Invoke(changed)));
+            : queues.GetOrAdd(model, id => new AdmissionQueue(id, options, timeProvider, changed => BusyChanged?.Invoke(changed)));
 
     public void Dispose()
     {

@@ -63,29 +63,15 @@ internal sealed partial class InferenceProxy(
             return;
         }
 
-        // A model that is not loaded is loaded first (one ensure for every waiting request); streaming clients hear
-        // from the gateway meanwhile, which commits the response to 200: later errors become error events.
+        // Before ModelManager's catalog has been read, an unknown id may not exist: ModelManager is asked before the
+        // request gets a queue. Otherwise a request queues first and, holding its slot, waits for the model to load.
         var route = model.Route;
-        if (route is null)
+        if (model.Unconfirmed && (route = await ActivateAsync(context, model, request.Stream)) is null)
         {
-            var loading = activation.ActivateAsync(model, context.RequestAborted);
-            if (request.Stream && !loading.IsCompleted)
-            {
-                await LoadingKeepAlive.WriteUntilAsync(context.Response, model.Id, loading, loadingKeepAliveInterval, timeProvider);
-            }
-
-            try
-            {
-                route = await loading;
-            }
-            catch (ModelActivationException unavailable)
-            {
-                await FailAsync(context, unavailable.Error, unavailable.RetryAfter);
-                return;
-            }
+            return;
         }
 
-        var queue = admission.For(route);
+        var queue = admission.For(model.Id, route?.Options ?? model.Options);
         var (result, slot) = await queue.EnterAsync(context.RequestAborted);
         using (slot)
         {
@@ -95,8 +81,37 @@ internal sealed partial class InferenceProxy(
                 return;
             }
 
+            if (route is null && (route = await ActivateAsync(context, model, request.Stream)) is null)
+            {
+                return;
+            }
+
             metrics.Admitted(route.Id);
             await ForwardAsync(context, route, operation, request, request.UpstreamBody(body.Value), cached);
+        }
+    }
+
+    /// <summary>
+    /// Has a model that is not loaded made ready (one ensure for every waiting request). A streaming client hears from
+    /// the gateway meanwhile, which commits its response to 200: later errors become error events. Returns null when
+    /// the model could not be made ready and the client has been told why.
+    /// </summary>
+    private async Task<ModelRoute?> ActivateAsync(HttpContext context, RoutedModel model, bool stream)
+    {
+        var loading = activation.ActivateAsync(model, context.RequestAborted);
+        if (stream && !loading.IsCompleted && !context.Response.HasStarted)
+        {
+            await LoadingKeepAlive.WriteUntilAsync(context.Response, model.Id, loading, loadingKeepAliveInterval, timeProvider);
+        }
+
+        try
+        {
+            return await loading;
+        }
+        catch (ModelActivationException unavailable)
+        {
+            await FailAsync(context, unavailable.Error, unavailable.RetryAfter);
+            return null;
         }
     }
 

@@ -17,8 +17,14 @@ internal sealed partial class ModelActivation(
     private readonly ConcurrentDictionary<(string Model, bool Verify), Lazy<Task<ModelRoute>>> pending = new();
 
     /// <summary>The model's route once it is ready, loading it first when needed.</summary>
+    /// <remarks>
+    /// The table is asked again: <paramref name="model"/> may be what a request saw before it waited for a slot, and
+    /// the model may have become ready meanwhile.
+    /// </remarks>
     public Task<ModelRoute> ActivateAsync(RoutedModel model, CancellationToken cancellationToken) =>
-        model.Route is { } route ? Task.FromResult(route) : JoinAsync(model.Id, verify: false, cancellationToken);
+        (routes.TryGetModel(model.Id, out var current) ? current.Route : model.Route) is { } route
+            ? Task.FromResult(route)
+            : JoinAsync(model.Id, verify: false, cancellationToken);
 
     /// <summary>
     /// Called when <paramref name="failed"/> refused a connection: takes it out of the table and has ModelManager check

@@ -21,6 +21,12 @@ public sealed record RoutedModel(string Id, ModelOptions Options, bool Managed, 
 {
     /// <summary>ModelManager's catalog version of this model's last change; later news wins.</summary>
     public long Version { get; init; }
+
+    /// <summary>
+    /// Not known to exist: ModelManager's catalog has not been read yet, so only its <c>ensure</c> can tell (a request
+    /// asks before it is given a queue).
+    /// </summary>
+    public bool Unconfirmed { get; init; }
 }
 
 /// <summary>The gateway's routing table: which model ids exist and where each is served.</summary>
@@ -72,7 +78,7 @@ public sealed class ModelRouteTable : IModelRouteTable
         }
 
         // Before the catalog is known, a request may name any of its models: let ModelManager say whether it exists.
-        routed = ManagerConfigured && !CatalogKnown ? Managed(model, state: null, endpoint: null, maxConcurrency: null) : null;
+        routed = ManagerConfigured && !CatalogKnown ? Managed(model, state: null, endpoint: null, maxConcurrency: null) with { Unconfirmed = true } : null;
         return routed is not null;
     }
 

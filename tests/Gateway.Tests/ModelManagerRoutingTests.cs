@@ -1,7 +1,9 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using LlmAspire.Gateway.Admission;
 using LlmAspire.Gateway.Tests.Infrastructure;
 using LlmAspire.ModelManager.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmAspire.Gateway.Tests;
 
@@ -42,6 +44,33 @@ public sealed class ModelManagerRoutingTests
         Assert.Equal([("cold", false)], manager.EnsureCalls);
         Assert.Equal(30, simulator.State.RequestsCompleted);
         Assert.Equal("ready", await StateAsync(gateway, "cold"));
+    }
+
+    [Fact]
+    public async Task Requests_for_a_loading_model_hold_its_admission_slots_and_beyond_its_queue_get_429()
+    {
+        await using var simulator = await SimulatorServer.StartAsync("bounded");
+        await using var manager = await FakeModelManager.StartAsync();
+        manager.LoadsAfter("bounded", simulator.BaseAddress, TimeSpan.FromMilliseconds(1_500), maxConcurrency: 2);
+        // A Gateway:Models entry without an endpoint holds the gateway's settings for a catalog model.
+        await using var gateway = await GatewayServer.StartAsync(
+            [.. ManagerSettings(manager.BaseAddress), new("Gateway:Models:bounded:MaxQueue", "1")]);
+        await WaitForStateAsync(gateway, "bounded", "stopped");
+
+        var requests = Enumerable.Range(0, 5).Select(async i =>
+        {
+            using var response = await gateway.Client.SendAsync(OpenAiRequests.Chat("bounded", prompt: $"request {i}"), Cancellation);
+            return response.StatusCode;
+        }).ToList();
+        var queues = gateway.Services.GetRequiredService<AdmissionQueues>();
+        await Eventually.HoldsAsync(() => queues.All.Any(queue => queue is { Model: "bounded", InFlight: 2, Queued: 1 }),
+            "two requests hold the slots and one waits while the model loads");
+        var statuses = await Task.WhenAll(requests);
+
+        Assert.Equal(3, statuses.Count(status => status == HttpStatusCode.OK));
+        Assert.Equal(2, statuses.Count(status => status == HttpStatusCode.TooManyRequests));
+        Assert.Equal([("bounded", false)], manager.EnsureCalls);
+        Assert.Equal(2, gateway.Queue("bounded").MaxConcurrent);
     }
 
     [Fact]

@@ -80,18 +80,19 @@ public sealed class FakeModelManager : IAsyncDisposable
     }
 
     /// <summary>Lists the model as stopped; an ensure then "loads" it for <paramref name="loadTime"/> and answers it ready at <paramref name="endpoint"/>.</summary>
-    public void LoadsAfter(string id, Uri endpoint, TimeSpan loadTime)
+    public void LoadsAfter(string id, Uri endpoint, TimeSpan loadTime, int maxConcurrency = 8)
     {
-        Set(id, "stopped");
+        Set(id, "stopped", maxConcurrency: maxConcurrency);
         OnEnsure = async (model, _) =>
         {
             await Task.Delay(loadTime, TestContext.Current.CancellationToken);
-            return Ready(model, endpoint);
+            return Ready(model, endpoint, maxConcurrency);
         };
     }
 
     /// <summary>An ensure answer that makes the model ready at <paramref name="endpoint"/>.</summary>
-    public IResult Ready(string id, Uri endpoint) => Results.Text(Set(id, "ready", endpoint).ToJsonString(), "application/json");
+    public IResult Ready(string id, Uri endpoint, int maxConcurrency = 8) =>
+        Results.Text(Set(id, "ready", endpoint, maxConcurrency).ToJsonString(), "application/json");
 
     public static IResult Error(int status, string message, string code, int retryAfterSeconds = 1) => new ErrorResult(status, message, code, retryAfterSeconds);
 
