@@ -8,7 +8,7 @@ namespace LlmAspire.ModelManager.Tests;
 
 /// <summary>The service over real HTTP, running the simulator in containers of a private Docker engine.</summary>
 [Collection(DockerCollection.Name)]
-public sealed class DockerRuntimeTests(DockerEngine engine) : IAsyncLifetime
+public sealed class DockerRuntimeTests(SimulatorDockerEngine engine) : IAsyncLifetime
 {
     private readonly string name = $"test-{Guid.NewGuid():N}"[..16];
     private readonly List<ModelManagerHost> hosts = [];
@@ -39,9 +39,9 @@ public sealed class DockerRuntimeTests(DockerEngine engine) : IAsyncLifetime
         var values = new Dictionary<string, string>
         {
             ["Runtime"] = "Docker",
-            ["Image"] = DockerEngine.ImageTag,
+            ["Image"] = SimulatorDockerEngine.ImageTag,
             ["Pull"] = "Never",
-            ["Command"] = DockerEngine.DotnetHost,
+            ["Command"] = SimulatorDockerEngine.DotnetHost,
             ["IdleTimeout"] = idleTimeout,
             ["StartupTimeout"] = startupTimeout,
             ["StopTimeout"] = "00:00:05",
@@ -63,8 +63,8 @@ public sealed class DockerRuntimeTests(DockerEngine engine) : IAsyncLifetime
         var created = await engine.Client.Containers.CreateContainerAsync(
             new CreateContainerParameters
             {
-                Image = DockerEngine.ImageTag,
-                Entrypoint = [DockerEngine.DotnetHost],
+                Image = SimulatorDockerEngine.ImageTag,
+                Entrypoint = [SimulatorDockerEngine.DotnetHost],
                 Cmd = ["VllmSimulator.dll", "--urls", $"http://127.0.0.1:{portText}", "--model", model, .. simulatorArgs],
                 Labels = new Dictionary<string, string>
                 {

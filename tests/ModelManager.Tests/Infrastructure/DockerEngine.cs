@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Formats.Tar;
-using System.Runtime.InteropServices;
 using System.Text;
 using Docker.DotNet;
 using Docker.DotNet.Models;
@@ -10,14 +9,12 @@ namespace LlmAspire.ModelManager.Tests.Infrastructure;
 /// <summary>
 /// A private Docker engine for the tests: <c>dockerd</c> started here, without bridge network or iptables rules, with
 /// its own data root, exec root, pid file, containerd namespace and socket in a temporary directory, and stopped by
-/// its pid at the end. The simulator image is built locally with <c>docker import</c> from this machine's files (the
-/// .NET runtime, the simulator, the shared libraries they load): nothing is pulled. If the engine cannot start, every
-/// test that uses it fails with the engine's own log.
+/// its pid at the end. Each test project's engine imports the images its tests run (<see cref="ImportImagesAsync"/>),
+/// built locally with <c>docker import</c> from this machine's files: nothing is pulled. If the engine cannot start,
+/// every test that uses it fails with the engine's own log.
 /// </summary>
-public sealed class DockerEngine : IAsyncLifetime
+public abstract class DockerEngine : IAsyncLifetime
 {
-    public const string ImageRepository = "llmaspire-test/simulator";
-    public const string ImageTag = ImageRepository + ":1";
     private static readonly TimeSpan StartDeadline = TimeSpan.FromSeconds(90);
 
     private readonly StringBuilder log = new();
@@ -27,11 +24,6 @@ public sealed class DockerEngine : IAsyncLifetime
     public Uri Endpoint { get; private set; } = null!;
 
     public DockerClient Client { get; private set; } = null!;
-
-    /// <summary>The <c>dotnet</c> host inside the image (the same path as on this machine).</summary>
-    public static string DotnetHost => Path.Combine(DotnetRoot, "dotnet");
-
-    private static string DotnetRoot => Path.GetFullPath(Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", ".."));
 
     public async ValueTask InitializeAsync()
     {
@@ -95,11 +87,54 @@ public sealed class DockerEngine : IAsyncLifetime
             }
         }
 
-        await ImportSimulatorImageAsync();
+        await ImportImagesAsync();
+    }
+
+    /// <summary>Builds the images the tests run, with <see cref="ImportImageAsync"/>.</summary>
+    protected abstract Task ImportImagesAsync();
+
+    /// <summary>Imports the root file system that <paramref name="addFiles"/> writes as <c>repository:tag</c>.</summary>
+    protected async Task ImportImageAsync(string repository, string tag, Action<RootFileSystem> addFiles, IList<string> changes)
+    {
+        var tarPath = Path.Combine(root!.FullName, "rootfs.tar");
+        await using (var file = File.Create(tarPath))
+        await using (var tar = new TarWriter(file, TarEntryFormat.Pax, leaveOpen: false))
+        {
+            addFiles(new RootFileSystem(tar));
+        }
+
+        await using var image = File.OpenRead(tarPath);
+        var errors = new List<string>();
+        await Client.Images.CreateImageAsync(
+            new ImagesCreateParameters { FromSrc = "-", Repo = repository, Tag = tag, Changes = changes },
+            image,
+            null,
+            new Progress<JSONMessage>(message =>
+            {
+                if (message.Error?.Message is { Length: > 0 } error)
+                {
+                    lock (errors)
+                    {
+                        errors.Add(error);
+                    }
+                }
+            }),
+            TestContext.Current.CancellationToken);
+        File.Delete(tarPath);
+
+        try
+        {
+            await Client.Images.InspectImageAsync($"{repository}:{tag}", TestContext.Current.CancellationToken);
+        }
+        catch (DockerImageNotFoundException exception)
+        {
+            throw new InvalidOperationException($"Importing the image {repository}:{tag} failed: {string.Join("; ", errors)}\n{Log}", exception);
+        }
     }
 
     public async ValueTask DisposeAsync()
     {
+        GC.SuppressFinalize(this);
         Client?.Dispose();
         if (daemon is not null)
         {
@@ -158,16 +193,6 @@ public sealed class DockerEngine : IAsyncLifetime
         }
     }
 
-    /// <summary>The containers of one ModelManager (by its name label), running or not.</summary>
-    public async Task<IList<ContainerListResponse>> ContainersAsync(string manager) =>
-        await Client.Containers.ListContainersAsync(
-            new ContainersListParameters
-            {
-                All = true,
-                Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"llmaspire.manager={manager}"] = true } },
-            },
-            TestContext.Current.CancellationToken);
-
     private void Keep(string? line)
     {
         if (line is null)
@@ -183,88 +208,4 @@ public sealed class DockerEngine : IAsyncLifetime
             }
         }
     }
-
-    /// <summary>
-    /// The .NET host and the shared runtimes the simulator uses, the simulator (everything next to the test assembly)
-    /// under /sim, and the libraries ldd finds for them: about 120 MB, imported in seconds.
-    /// </summary>
-    private async Task ImportSimulatorImageAsync()
-    {
-        var runtimeDirectory = Path.TrimEndingDirectorySeparator(RuntimeEnvironment.GetRuntimeDirectory());
-        var aspNetDirectory = Path.GetDirectoryName(typeof(WebApplication).Assembly.Location)!;
-        var hostDirectory = Path.Combine(DotnetRoot, "host");
-        var nativeLibraries = new[] { runtimeDirectory, aspNetDirectory, hostDirectory }
-            .SelectMany(directory => Directory.EnumerateFiles(directory, "*.so", SearchOption.AllDirectories))
-            .Append(DotnetHost);
-        var libraries = await RootFileSystem.SharedLibrariesOfAsync(nativeLibraries);
-        var libc = libraries.FirstOrDefault(library => Path.GetFileName(library) == "libc.so.6");
-
-        var tarPath = Path.Combine(root!.FullName, "simulator-rootfs.tar");
-        await using (var file = File.Create(tarPath))
-        await using (var tar = new TarWriter(file, TarEntryFormat.Pax, leaveOpen: false))
-        {
-            var rootFs = new RootFileSystem(tar);
-            rootFs.AddPath(DotnetHost);
-            rootFs.AddTree(hostDirectory);
-            rootFs.AddTree(runtimeDirectory);
-            rootFs.AddTree(aspNetDirectory);
-            foreach (var library in libraries)
-            {
-                rootFs.AddPath(library);
-            }
-
-            // Loaded with dlopen (TLS), so ldd does not list them.
-            foreach (var optional in new[] { "libssl.so.3", "libcrypto.so.3" })
-            {
-                if (libc is not null && Path.Combine(Path.GetDirectoryName(libc)!, optional) is var path && File.Exists(path))
-                {
-                    rootFs.AddPath(path);
-                }
-            }
-
-            rootFs.AddEmptyDirectory("/tmp", (UnixFileMode)0b1_111_111_111);
-            rootFs.AddTreeAt(AppContext.BaseDirectory, "/sim");
-        }
-
-        await using var image = File.OpenRead(tarPath);
-        var errors = new List<string>();
-        await Client.Images.CreateImageAsync(
-            new ImagesCreateParameters
-            {
-                FromSrc = "-",
-                Repo = ImageRepository,
-                Tag = "1",
-                // The content root must not be "/": the configuration file watcher would crawl the whole file system.
-                Changes = ["WORKDIR /sim", "ENV DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1", "ENV DOTNET_hostBuilder__reloadConfigOnChange=false"],
-            },
-            image,
-            null,
-            new Progress<JSONMessage>(message =>
-            {
-                if (message.Error?.Message is { Length: > 0 } error)
-                {
-                    lock (errors)
-                    {
-                        errors.Add(error);
-                    }
-                }
-            }),
-            TestContext.Current.CancellationToken);
-        File.Delete(tarPath);
-
-        try
-        {
-            await Client.Images.InspectImageAsync(ImageTag, TestContext.Current.CancellationToken);
-        }
-        catch (DockerImageNotFoundException exception)
-        {
-            throw new InvalidOperationException($"Importing the simulator image failed: {string.Join("; ", errors)}\n{Log}", exception);
-        }
-    }
-}
-
-[CollectionDefinition(Name)]
-public sealed class DockerCollection : ICollectionFixture<DockerEngine>
-{
-    public const string Name = "docker";
 }
