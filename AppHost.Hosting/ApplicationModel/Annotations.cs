@@ -24,10 +24,17 @@ public sealed class EnvironmentCallbackAnnotation(Action<EnvironmentCallbackCont
     public Action<EnvironmentCallbackContext> Callback { get; } = callback;
 }
 
-/// <summary>Command-line arguments; like environment values, each is a string or a run-time value.</summary>
-public sealed class CommandLineArgsCallbackAnnotation(Action<List<object>> callback) : IResourceAnnotation
+/// <summary>What a resource's argument callbacks fill in; like environment values, each is a string or a run-time value.</summary>
+public sealed class CommandLineArgsCallbackContext(DistributedApplicationOperation operation)
 {
-    public Action<List<object>> Callback { get; } = callback;
+    public DistributedApplicationOperation Operation { get; } = operation;
+
+    public List<object> Args { get; } = [];
+}
+
+public sealed class CommandLineArgsCallbackAnnotation(Action<CommandLineArgsCallbackContext> callback) : IResourceAnnotation
+{
+    public Action<CommandLineArgsCallbackContext> Callback { get; } = callback;
 }
 
 /// <summary>The resource starts only once <see cref="Resource"/> is healthy.</summary>

@@ -53,6 +53,15 @@ public static class PostgresBuilderExtensions
             .WithEnvironment("POSTGRES_INITDB_ARGS", "--auth-host=scram-sha-256 --auth-local=scram-sha-256")
             .WithEnvironment("POSTGRES_USER", PostgresServerResource.UserName)
             .WithEnvironment("POSTGRES_PASSWORD", password.Resource)
+            .WithArgs(context =>
+            {
+                if (context.Operation == DistributedApplicationOperation.Run)
+                {
+                    // Run here, the container shares the host's network (an engine may have no bridge): the server
+                    // listens on its allocated port, on loopback only. The image's entrypoint hands options to postgres.
+                    context.Args.AddRange(["-c", "listen_addresses=127.0.0.1", "-p", server.PrimaryEndpoint.Property(EndpointProperty.Port)]);
+                }
+            })
             .WithHealthCheck("SELECT 1", cancellationToken => SelectOneAsync(server, cancellationToken))
             .OnResourceReady((server, _, cancellationToken) => CreateDatabasesAsync(server, cancellationToken));
         server.Annotations.Add(new LocalServerAnnotation("postgres", "postgresql", BinaryDirectories(),

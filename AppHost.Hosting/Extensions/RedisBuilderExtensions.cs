@@ -6,7 +6,8 @@ namespace LlmAspire.Hosting;
 
 /// <summary>Redis, password-protected, reached through <c>ConnectionStrings__&lt;name&gt;</c> in StackExchange.Redis form.</summary>
 public sealed class RedisResource(string name, ParameterResource password)
-    : ContainerResource(name, "docker.io/library/redis", "8.2", entrypoint: "/bin/sh"), IResourceWithConnectionString
+    : ContainerResource(name, $"{RedisContainerImageTags.Registry}/{RedisContainerImageTags.Image}", RedisContainerImageTags.Tag, entrypoint: "/bin/sh"),
+      IResourceWithConnectionString
 {
     public const int DefaultPort = 6379;
 
@@ -18,8 +19,19 @@ public sealed class RedisResource(string name, ParameterResource password)
         $"{PrimaryEndpoint.Property(EndpointProperty.Host)}:{PrimaryEndpoint.Property(EndpointProperty.Port)},password={Password}");
 }
 
+internal static class RedisContainerImageTags
+{
+    public const string Registry = "docker.io";
+    public const string Image = "library/redis";
+    public const string Tag = "8.2";
+}
+
 public static class RedisBuilderExtensions
 {
+    // exec: redis-server replaces the shell as the container's PID 1 and so receives the stop signal, which the shell
+    // (PID 1 ignores signals it has no handler for) would neither act on nor pass on.
+    private const string RedisServerCommand = "exec redis-server --requirepass $REDIS_PASSWORD";
+
     /// <summary>
     /// Redis as a container (<c>redis:8.2</c>) or, without Docker or the image, the local <c>redis-server</c> in a
     /// private directory; healthy once it answers PING. The password is generated unless given.
@@ -31,7 +43,15 @@ public static class RedisBuilderExtensions
         var resource = builder.AddResource(redis)
             .WithEndpoint("tcp", "tcp", RedisResource.DefaultPort)
             .WithEnvironment("REDIS_PASSWORD", password.Resource)
-            .WithArgs("-c", "redis-server --requirepass $REDIS_PASSWORD")
+            .WithArgs(context =>
+            {
+                context.Args.Add("-c");
+                // Run here, the container shares the host's network (an engine may have no bridge): it listens on its
+                // allocated port, on loopback only.
+                context.Args.Add(context.Operation == DistributedApplicationOperation.Publish
+                    ? RedisServerCommand
+                    : ReferenceExpression.Create($"{RedisServerCommand} --bind 127.0.0.1 --port {redis.PrimaryEndpoint.Property(EndpointProperty.Port)}"));
+            })
             .WithHealthCheck("PING", cancellationToken => PingAsync(redis, cancellationToken));
         resource.Resource.Annotations.Add(new LocalServerAnnotation("redis-server", "redis-server", ["/usr/bin", "/usr/local/bin"],
             (context, cancellationToken) => PrepareLocalServerAsync(redis, context, cancellationToken)));

@@ -58,9 +58,13 @@ public static class ResourceBuilderExtensions
         return builder;
     }
 
-    public static IResourceBuilder<T> WithArgs<T>(this IResourceBuilder<T> builder, params object[] args) where T : IResource
+    public static IResourceBuilder<T> WithArgs<T>(this IResourceBuilder<T> builder, params object[] args) where T : IResource =>
+        builder.WithArgs(context => context.Args.AddRange(args));
+
+    /// <summary>Arguments that depend on the operation (a container told where to listen when it runs here).</summary>
+    public static IResourceBuilder<T> WithArgs<T>(this IResourceBuilder<T> builder, Action<CommandLineArgsCallbackContext> callback) where T : IResource
     {
-        builder.Resource.Annotations.Add(new CommandLineArgsCallbackAnnotation(list => list.AddRange(args)));
+        builder.Resource.Annotations.Add(new CommandLineArgsCallbackAnnotation(callback));
         return builder;
     }
 

@@ -38,6 +38,9 @@ public sealed record ResourceSnapshot(
     [JsonIgnore]
     public int? ProcessId { get; init; }
 
+    /// <summary>The image when the resource runs as a container; null when it runs as a process here.</summary>
+    public string? Image { get; init; }
+
     /// <summary>Failed for good: it will not be started again (nothing to run it with, a dependency failed).</summary>
     [JsonIgnore]
     public bool IsTerminal { get; init; }

@@ -212,7 +212,7 @@ internal sealed class ResourceSupervisor(IResource resource, SupervisorContext c
         }
 
         var arguments = new List<string>();
-        foreach (var argument in ResourceValues.Arguments(Resource))
+        foreach (var argument in ResourceValues.Arguments(Resource, DistributedApplicationOperation.Run))
         {
             arguments.Add(await ResourceValues.ResolveAsync(argument, cancellationToken));
         }
@@ -234,6 +234,7 @@ internal sealed class ResourceSupervisor(IResource resource, SupervisorContext c
         if (await context.Containers.HasImageAsync(container.ImageReference, cancellationToken))
         {
             context.Logs.Write(Resource.Name, "stdout", $"[apphost] running {container.ImageReference} in Docker");
+            Update(s => s with { Image = container.ImageReference });
             return DockerRunSpec(container, environment, arguments);
         }
 
@@ -255,11 +256,9 @@ internal sealed class ResourceSupervisor(IResource resource, SupervisorContext c
     private ProcessSpec DockerRunSpec(ContainerResource container, Dictionary<string, string> environment, List<string> arguments)
     {
         var name = $"llmaspire-{Resource.Name}-{Path.GetFileName(context.RunDirectory).Split('-')[^1]}";
-        List<string> run = ["run", "--rm", "--name", name, "--label", $"llmaspire.apphost={Path.GetFileName(context.RunDirectory)}"];
-        foreach (var endpoint in container.Annotations.OfType<EndpointAnnotation>())
-        {
-            run.AddRange(["-p", $"127.0.0.1:{endpoint.Allocated!.Port}:{endpoint.TargetPort ?? endpoint.Allocated.Port}"]);
-        }
+        // The host's network rather than published ports: an engine may have no bridge network, and the resource's
+        // arguments tell the server to listen on its allocated port on 127.0.0.1.
+        List<string> run = ["run", "--rm", "--name", name, "--label", $"llmaspire.apphost={Path.GetFileName(context.RunDirectory)}", "--network", "host"];
 
         // Values travel in the docker CLI's own environment (`-e NAME`), so passwords stay off its command line.
         foreach (var variable in environment.Keys)
@@ -272,9 +271,15 @@ internal sealed class ResourceSupervisor(IResource resource, SupervisorContext c
             run.AddRange(["--entrypoint", container.Entrypoint]);
         }
 
-        return new ProcessSpec(context.Containers.DockerPath!, [.. run, container.ImageReference, .. arguments], environment)
+        var cliEnvironment = new Dictionary<string, string>(environment);
+        foreach (var (variable, value) in context.Containers.Environment)
         {
-            AfterStop = cancellationToken => Commands.RunAsync(context.Containers.DockerPath!, ["rm", "--force", name], ProbeTimeout, cancellationToken),
+            cliEnvironment[variable] = value;
+        }
+
+        return new ProcessSpec(context.Containers.DockerPath!, [.. run, container.ImageReference, .. arguments], cliEnvironment)
+        {
+            AfterStop = cancellationToken => context.Containers.RunAsync(["rm", "--force", name], ProbeTimeout, cancellationToken),
         };
     }
 

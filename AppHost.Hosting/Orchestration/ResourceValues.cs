@@ -16,15 +16,15 @@ public static class ResourceValues
         return context.EnvironmentVariables;
     }
 
-    public static List<object> Arguments(IResource resource)
+    public static List<object> Arguments(IResource resource, DistributedApplicationOperation operation)
     {
-        var arguments = new List<object>();
+        var context = new CommandLineArgsCallbackContext(operation);
         foreach (var annotation in resource.Annotations.OfType<CommandLineArgsCallbackAnnotation>())
         {
-            annotation.Callback(arguments);
+            annotation.Callback(context);
         }
 
-        return arguments;
+        return context.Args;
     }
 
     /// <summary>The value when running: strings as they are, run-time values resolved.</summary>

@@ -85,7 +85,7 @@ public static class ComposePublisher
             yaml.AppendLine(CultureInfo.InvariantCulture, $"    image: {Quote($"${{{variable}:-llmaspire/{resource.Name}:latest}}")}");
         }
 
-        var arguments = ResourceValues.Arguments(resource);
+        var arguments = ResourceValues.Arguments(resource, DistributedApplicationOperation.Publish);
         if (arguments.Count > 0)
         {
             yaml.AppendLine(CultureInfo.InvariantCulture, $"    command: [{string.Join(", ", arguments.Select(a => Quote(Value(a))))}]");

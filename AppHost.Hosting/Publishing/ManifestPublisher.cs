@@ -121,7 +121,7 @@ public static class ManifestPublisher
 
     private static void WriteArguments(Utf8JsonWriter writer, IResource resource)
     {
-        var arguments = ResourceValues.Arguments(resource);
+        var arguments = ResourceValues.Arguments(resource, DistributedApplicationOperation.Publish);
         if (arguments.Count > 0)
         {
             writer.WriteStartArray("args");
