@@ -42,6 +42,21 @@ public sealed class AppModelTests
     }
 
     [Fact]
+    public async Task Servers_run_here_listen_on_their_loopback_port_and_published_ones_keep_the_image_defaults()
+    {
+        var builder = DistributedApplication.CreateBuilder([]);
+        var cache = builder.AddRedis("cache");
+        var postgres = builder.AddPostgres("postgres");
+        AllocatePorts(builder, firstPort: 20000);
+
+        Assert.Equal(["-c", "exec redis-server --requirepass $REDIS_PASSWORD --bind 127.0.0.1 --port 20000"], await RunArgumentsAsync(cache.Resource));
+        Assert.Equal(["-c", "listen_addresses=127.0.0.1", "-p", "20001"], await RunArgumentsAsync(postgres.Resource));
+        Assert.Equal(["-c", "exec redis-server --requirepass $REDIS_PASSWORD"],
+            ResourceValues.Arguments(cache.Resource, DistributedApplicationOperation.Publish).Select(ResourceValues.Expression));
+        Assert.Empty(ResourceValues.Arguments(postgres.Resource, DistributedApplicationOperation.Publish));
+    }
+
+    [Fact]
     public async Task A_resource_starts_only_once_what_it_waits_for_is_healthy_and_stops_first()
     {
         var builder = DistributedApplication.CreateBuilder([]);
@@ -95,8 +110,9 @@ public sealed class AppModelTests
 
         var resources = JsonNode.Parse(await client.GetStringAsync("/api/resources", TestContext.Current.CancellationToken))!.AsArray();
         var worker = Assert.Single(resources)!.AsObject();
-        Assert.Equal(["name", "type", "state", "health", "endpoints", "startedAt", "restarts", "exitCode"], worker.Select(p => p.Key));
+        Assert.Equal(["name", "type", "state", "health", "endpoints", "startedAt", "restarts", "exitCode", "image"], worker.Select(p => p.Key));
         Assert.Equal("Executable", (string?)worker["type"]);
+        Assert.Null(worker["image"]);
         Assert.Equal("running", (string?)worker["state"]);
         Assert.Equal("healthy", (string?)worker["health"]);
 
@@ -182,6 +198,17 @@ public sealed class AppModelTests
         }
 
         return environment;
+    }
+
+    private static async Task<List<string>> RunArgumentsAsync(IResource resource)
+    {
+        var arguments = new List<string>();
+        foreach (var argument in ResourceValues.Arguments(resource, DistributedApplicationOperation.Run))
+        {
+            arguments.Add(await ResourceValues.ResolveAsync(argument, TestContext.Current.CancellationToken));
+        }
+
+        return arguments;
     }
 
     private sealed class UnbuiltProject : IProjectMetadata
