@@ -19,6 +19,7 @@ public sealed class RedisResource(string name, ParameterResource password)
         $"{PrimaryEndpoint.Property(EndpointProperty.Host)}:{PrimaryEndpoint.Property(EndpointProperty.Port)},password={Password}");
 }
 
+/// <summary>The image the resource runs (named as in Aspire); the tests import one under the same name.</summary>
 internal static class RedisContainerImageTags
 {
     public const string Registry = "docker.io";
