@@ -28,11 +28,8 @@ public sealed class ModelManagerRoutingTests
     [Fact]
     public async Task Concurrent_requests_for_a_cold_model_share_one_ensure_and_are_all_answered()
     {
-        await using var simulator = await SimulatorServer.StartAsync("cold");
-        await using var manager = await FakeModelManager.StartAsync();
-        manager.LoadsAfter("cold", simulator.BaseAddress, TimeSpan.FromMilliseconds(500));
-        await using var gateway = await GatewayServer.StartAsync(ManagerSettings(manager.BaseAddress));
-        await WaitForStateAsync(gateway, "cold", "stopped");
+        await using var platform = await ColdModel.StartAsync("cold", TimeSpan.FromMilliseconds(500));
+        var (simulator, manager, gateway) = platform;
 
         var responses = await Task.WhenAll(Enumerable.Range(0, 30).Select(async i =>
         {
@@ -49,13 +46,9 @@ public sealed class ModelManagerRoutingTests
     [Fact]
     public async Task Requests_for_a_loading_model_hold_its_admission_slots_and_beyond_its_queue_get_429()
     {
-        await using var simulator = await SimulatorServer.StartAsync("bounded");
-        await using var manager = await FakeModelManager.StartAsync();
-        manager.LoadsAfter("bounded", simulator.BaseAddress, TimeSpan.FromMilliseconds(1_500), maxConcurrency: 2);
         // A Gateway:Models entry without an endpoint holds the gateway's settings for a catalog model.
-        await using var gateway = await GatewayServer.StartAsync(
-            [.. ManagerSettings(manager.BaseAddress), new("Gateway:Models:bounded:MaxQueue", "1")]);
-        await WaitForStateAsync(gateway, "bounded", "stopped");
+        await using var platform = await ColdModel.StartAsync("bounded", TimeSpan.FromMilliseconds(1_500), maxConcurrency: 2, ("MaxQueue", "1"));
+        var (_, manager, gateway) = platform;
 
         var requests = Enumerable.Range(0, 5).Select(async i =>
         {
@@ -76,11 +69,8 @@ public sealed class ModelManagerRoutingTests
     [Fact]
     public async Task A_streaming_client_hears_loading_comments_then_the_models_events()
     {
-        await using var simulator = await SimulatorServer.StartAsync("slow");
-        await using var manager = await FakeModelManager.StartAsync();
-        manager.LoadsAfter("slow", simulator.BaseAddress, TimeSpan.FromMilliseconds(1_200));
-        await using var gateway = await GatewayServer.StartAsync(ManagerSettings(manager.BaseAddress));
-        await WaitForStateAsync(gateway, "slow", "stopped");
+        await using var platform = await ColdModel.StartAsync("slow", TimeSpan.FromMilliseconds(1_200));
+        var gateway = platform.Gateway;
 
         using var response = await gateway.Client.SendAsync(OpenAiRequests.Chat("slow", stream: true), HttpCompletionOption.ResponseHeadersRead, Cancellation);
         var lines = (await response.Content.ReadAsStringAsync(Cancellation)).Split('\n');
@@ -292,6 +282,28 @@ public sealed class ModelManagerRoutingTests
 
     internal static Task WaitForStateAsync(GatewayServer gateway, string model, string state) =>
         Eventually.HoldsAsync(async () => await StateAsync(gateway, model) == state, $"the gateway lists {model} as {state}");
+
+    /// <summary>A simulator, a ModelManager double that "loads" it for a while on ensure, and a gateway that lists it as stopped.</summary>
+    private sealed record ColdModel(SimulatorServer Simulator, FakeModelManager Manager, GatewayServer Gateway) : IAsyncDisposable
+    {
+        public static async Task<ColdModel> StartAsync(string model, TimeSpan loadTime, int maxConcurrency = 8, params (string Key, string Value)[] gatewayModelSettings)
+        {
+            var simulator = await SimulatorServer.StartAsync(model);
+            var manager = await FakeModelManager.StartAsync();
+            manager.LoadsAfter(model, simulator.BaseAddress, loadTime, maxConcurrency);
+            var gateway = await GatewayServer.StartAsync(
+                [.. ManagerSettings(manager.BaseAddress), .. gatewayModelSettings.Select(setting => KeyValuePair.Create($"Gateway:Models:{model}:{setting.Key}", setting.Value))]);
+            await WaitForStateAsync(gateway, model, "stopped");
+            return new ColdModel(simulator, manager, gateway);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Gateway.DisposeAsync();
+            await Manager.DisposeAsync();
+            await Simulator.DisposeAsync();
+        }
+    }
 
     /// <summary>A loopback port nothing listens on (taken from the kernel, then released).</summary>
     internal static int ClosedPort()
