@@ -19,24 +19,45 @@ eng/prerequisites.sh redis-server postgresql docker.io chromium docker-compose
 dotnet build LlmAspire.sln -c Release
 
 status=0
-# Microsoft.Testing.Platform runs every test project of the solution (see global.json); each writes a TRX.
+# Every test project runs at once (as `dotnet test --solution` would), each with a results directory of its own: TRX
+# files are named by user, machine and start time, so two projects starting together would overwrite each other's.
 # The outer timeout keeps a hung run from eating the CI budget.
-timeout 45m dotnet test --solution LlmAspire.sln -c Release --no-build \
-  --results-directory "$PWD/$results" \
-  --report-xunit-trx || status=$?
+projects=(tests/*/*.Tests.csproj)
+pids=()
+for project in "${projects[@]}"; do
+  name=$(basename "$project" .csproj)
+  timeout 45m dotnet test --project "$project" -c Release --no-build \
+    --results-directory "$PWD/$results/$name" --report-xunit-trx > "$results/$name.log" 2>&1 &
+  pids+=($!)
+done
+for pid in "${pids[@]}"; do
+  wait "$pid" || status=1
+done
+for project in "${projects[@]}"; do
+  cat "$results/$(basename "$project" .csproj).log"
+done
 
 passed=0 failed=0 skipped=0
 shopt -s nullglob
-for trx in "$results"/*.trx; do
-  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
-  value() { sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p" <<<"$counters"; }
-  passed=$((passed + $(value passed)))
-  failed=$((failed + $(value failed) + $(value error) + $(value timeout) + $(value aborted)))
-  skipped=$((skipped + $(value notExecuted)))
+for project in "${projects[@]}"; do
+  name=$(basename "$project" .csproj)
+  trx_files=("$results/$name"/*.trx)
+  if [ "${#trx_files[@]}" -eq 0 ]; then
+    # A project that crashed or hung wrote no results: it counts as a failure, not as nothing.
+    echo "$name produced no test results" >&2
+    failed=$((failed + 1))
+    continue
+  fi
+  for trx in "${trx_files[@]}"; do
+    counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+    value() { sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p" <<<"$counters"; }
+    passed=$((passed + $(value passed)))
+    failed=$((failed + $(value failed) + $(value error) + $(value timeout) + $(value aborted)))
+    skipped=$((skipped + $(value notExecuted)))
+  done
 done
 
-trx_count=$(ls "$results"/*.trx 2>/dev/null | wc -l)
-if [ "$trx_count" -eq 0 ] || [ $((passed + failed)) -eq 0 ]; then
+if [ $((passed + failed)) -eq 0 ]; then
   echo "no test results were produced" >&2
   status=1
 fi
