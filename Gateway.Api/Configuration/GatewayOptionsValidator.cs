@@ -9,7 +9,7 @@ internal sealed class GatewayOptionsValidator(IConfiguration configuration) : IV
     public ValidateOptionsResult Validate(string? name, GatewayOptions options)
     {
         var errors = new List<string>();
-        var managerConfigured = configuration.GetSection($"services:{ModelManagerClientOptions.ServiceName}").Exists();
+        var managerConfigured = ModelManagerClientOptions.IsConfigured(configuration);
         foreach (var (id, model) in options.Models)
         {
             var prefix = $"{GatewayOptions.SectionName}:Models:{id}";

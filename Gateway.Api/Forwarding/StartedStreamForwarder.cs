@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Net;
-using System.Text.Json;
 using LlmAspire.Gateway.OpenAi;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -40,9 +39,7 @@ internal sealed class StartedStreamForwarder(UpstreamHttpClient upstream)
         }
         catch (Exception exception) when (exception is HttpRequestException or TimeoutException && !aborted.IsCancellationRequested)
         {
-            failure = exchange.Unavailable ?? new OpenAiError(
-                exchange.Failure is UpstreamFailure.FirstByteTimeout or UpstreamFailure.RequestTimeout ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status502BadGateway,
-                exchange.DescribeFailure(), "server_error", null, exchange.FailureCode());
+            failure = exchange.FailureError();
         }
 
         if (failure is not null)
@@ -82,18 +79,8 @@ internal sealed class StartedStreamForwarder(UpstreamHttpClient upstream)
         await using var body = await response.Content.ReadAsStreamAsync(aborted);
         var buffer = new byte[MaxErrorBodyBytes];
         var length = await body.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, aborted);
-        try
-        {
-            using var document = JsonDocument.Parse(buffer.AsMemory(0, length));
-            var error = document.RootElement.GetProperty("error");
-            return new OpenAiError(status, error.GetProperty("message").GetString() ?? "", Text(error, "type") ?? "server_error", Text(error, "param"), Text(error, "code"));
-        }
-        catch (Exception exception) when (exception is JsonException or KeyNotFoundException or InvalidOperationException)
-        {
-            return new OpenAiError(status, $"The model server for '{exchange.Route.Id}' answered {status}.", status < 500 ? "invalid_request_error" : "server_error", null, "upstream_error");
-        }
+        return OpenAiError.TryParse(buffer.AsMemory(0, length), status, out var error)
+            ? error
+            : new OpenAiError(status, $"The model server for '{exchange.Route.Id}' answered {status}.", status < 500 ? "invalid_request_error" : "server_error", null, "upstream_error");
     }
-
-    private static string? Text(JsonElement element, string name) =>
-        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 }

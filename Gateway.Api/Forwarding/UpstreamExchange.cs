@@ -93,6 +93,14 @@ public sealed class UpstreamExchange(ModelRoute route, InferenceOperation operat
         _ => $"The model server for '{Route.Id}' failed.",
     };
 
+    /// <summary>
+    /// What the client is told when the exchange failed before an answer: why a managed model could not be brought
+    /// back (503), or 504 for a deadline and 502 for anything else.
+    /// </summary>
+    public OpenAiError FailureError() => Unavailable ?? new OpenAiError(
+        Failure is UpstreamFailure.FirstByteTimeout or UpstreamFailure.RequestTimeout ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status502BadGateway,
+        DescribeFailure(), "server_error", null, FailureCode());
+
     public string FailureCode() => Failure switch
     {
         UpstreamFailure.Unreachable => "upstream_unreachable",

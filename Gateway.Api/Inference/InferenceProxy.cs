@@ -169,16 +169,7 @@ internal sealed partial class InferenceProxy(
         }
 
         context.Response.Clear();
-        if (exchange.Unavailable is { } unavailable)
-        {
-            await unavailable.WriteAsync(context.Response, exchange.UnavailableRetryAfter);
-            return;
-        }
-
-        var status = exchange.Failure is UpstreamFailure.FirstByteTimeout or UpstreamFailure.RequestTimeout
-            ? StatusCodes.Status504GatewayTimeout
-            : StatusCodes.Status502BadGateway;
-        await new OpenAiError(status, exchange.DescribeFailure(), "server_error", null, exchange.FailureCode()).WriteAsync(context.Response);
+        await exchange.FailureError().WriteAsync(context.Response, exchange.UnavailableRetryAfter);
     }
 
     /// <summary>

@@ -30,7 +30,7 @@ public static class ModelLifecycleExtensions
             .RemoveAllResilienceHandlers();
 #pragma warning restore EXTEXP0001
 
-        if (builder.Configuration.GetSection($"services:{ModelManagerClientOptions.ServiceName}").Exists())
+        if (ModelManagerClientOptions.IsConfigured(builder.Configuration))
         {
             services.AddSingleton<ModelManagerFeed>();
             services.AddHostedService(sp => sp.GetRequiredService<ModelManagerFeed>());

@@ -71,7 +71,10 @@ internal sealed class ModelManagerClient(IHttpClientFactory clients, IOptions<Mo
                     ?? throw new InvalidDataException("ModelManager answered ensure with an empty body.");
             }
 
-            var (message, code) = await ReadErrorAsync(response, limit.Token);
+            var body = await response.Content.ReadAsByteArrayAsync(limit.Token);
+            var (message, code) = OpenAiError.TryParse(body, (int)response.StatusCode, out var error)
+                ? (error.Message, error.Code)
+                : (Truncated(System.Text.Encoding.UTF8.GetString(body)), null);
             var retryAfter = response.Headers.RetryAfter?.Delta;
             throw response.StatusCode switch
             {
@@ -110,20 +113,7 @@ internal sealed class ModelManagerClient(IHttpClientFactory clients, IOptions<Mo
         }
     }
 
-    private static async Task<(string Message, string? Code)> ReadErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken)
-    {
-        var body = await response.Content.ReadAsStringAsync(cancellationToken);
-        try
-        {
-            using var document = JsonDocument.Parse(body);
-            var error = document.RootElement.GetProperty("error");
-            return (error.GetProperty("message").GetString() ?? body, error.TryGetProperty("code", out var code) ? code.GetString() : null);
-        }
-        catch (Exception exception) when (exception is JsonException or KeyNotFoundException or InvalidOperationException)
-        {
-            return (body.Length > 500 ? body[..500] : body, null);
-        }
-    }
+    private static string Truncated(string text) => text.Length > 500 ? text[..500] : text;
 
     private static ModelActivationException Unavailable(string message, string code, TimeSpan? retryAfter) =>
         new(new OpenAiError(StatusCodes.Status503ServiceUnavailable, message, "server_error", null, code), retryAfter ?? UnreachableRetryAfter);

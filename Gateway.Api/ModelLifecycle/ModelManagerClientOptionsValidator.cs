@@ -6,7 +6,7 @@ namespace LlmAspire.Gateway.ModelLifecycle;
 internal sealed class ModelManagerClientOptionsValidator(IConfiguration configuration) : IValidateOptions<ModelManagerClientOptions>
 {
     public ValidateOptionsResult Validate(string? name, ModelManagerClientOptions options) =>
-        configuration.GetSection($"services:{ModelManagerClientOptions.ServiceName}").Exists() && string.IsNullOrWhiteSpace(options.ApiToken)
+        ModelManagerClientOptions.IsConfigured(configuration) && string.IsNullOrWhiteSpace(options.ApiToken)
             ? ValidateOptionsResult.Fail(
                 $"{ModelManagerClientOptions.SectionName}:ApiToken (environment Gateway__ModelManager__ApiToken) is required when ModelManager is configured (services:{ModelManagerClientOptions.ServiceName}); set it to ModelManager's ModelManager:ApiToken.")
             : ValidateOptionsResult.Success;

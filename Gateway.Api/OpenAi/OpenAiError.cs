@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text.Json;
 
@@ -17,6 +18,33 @@ public sealed record OpenAiError(int Status, string Message, string Type, string
 
     public static OpenAiError BodyTooLarge(long limit) =>
         new(StatusCodes.Status413PayloadTooLarge, $"The request body exceeds the limit of {limit.ToString(CultureInfo.InvariantCulture)} bytes.", "invalid_request_error", null, "request_too_large");
+
+    /// <summary>
+    /// Reads an error another server answered in this shape (vLLM, ModelManager): <c>error.message</c> must be a string;
+    /// a missing <c>type</c> reads as <c>server_error</c>.
+    /// </summary>
+    public static bool TryParse(ReadOnlyMemory<byte> json, int status, [NotNullWhen(true)] out OpenAiError? error)
+    {
+        error = null;
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            if (document.RootElement.ValueKind != JsonValueKind.Object
+                || !document.RootElement.TryGetProperty("error", out var body)
+                || body.ValueKind != JsonValueKind.Object
+                || Text(body, "message") is not { } message)
+            {
+                return false;
+            }
+
+            error = new OpenAiError(status, message, Text(body, "type") ?? "server_error", Text(body, "param"), Text(body, "code"));
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>Writes the error as the whole response, with <c>Retry-After</c> when <paramref name="retryAfter"/> is given.</summary>
     public Task WriteAsync(HttpResponse response, TimeSpan? retryAfter = null)
@@ -62,6 +90,9 @@ public sealed record OpenAiError(int Status, string Message, string Type, string
 
     /// <summary>Retry-After is whole seconds; round up so clients never come back early, and never say 0.</summary>
     public static int RetryAfterSeconds(TimeSpan delay) => Math.Max(1, (int)Math.Ceiling(delay.TotalSeconds));
+
+    private static string? Text(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
     private static void WriteNullable(Utf8JsonWriter writer, string name, string? value)
     {

@@ -53,7 +53,7 @@ public sealed class ModelRouteTable : IModelRouteTable
     public ModelRouteTable(IOptions<GatewayOptions> options, IConfiguration configuration)
     {
         this.options = options.Value;
-        ManagerConfigured = configuration.GetSection($"services:{ModelManagerClientOptions.ServiceName}").Exists();
+        ManagerConfigured = ModelManagerClientOptions.IsConfigured(configuration);
         fixedModels = this.options.Models
             .Where(entry => entry.Value.Endpoint is not null)
             .ToFrozenDictionary(
