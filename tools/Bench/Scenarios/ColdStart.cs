@@ -167,13 +167,16 @@ public sealed class ColdStart : IScenario
         while ((read = await stream.ReadAsync(buffer, cancellation)) > 0)
         {
             seen.Append(Encoding.UTF8.GetString(buffer, 0, read));
-            if (first is null && (seen.ToString().StartsWith("data: ", StringComparison.Ordinal) || seen.ToString().Contains("\ndata: ", StringComparison.Ordinal)))
+            if (first is null && IsFirstEventIn(seen.ToString()))
             {
                 first = DateTimeOffset.UtcNow;
             }
         }
 
         return first is { } at && !seen.ToString().Contains("\"error\"", StringComparison.Ordinal) ? (sent, at) : null;
+
+        // The gateway's ": loading" comment lines come first; the model's output starts with the first data line.
+        static bool IsFirstEventIn(string text) => text.StartsWith("data: ", StringComparison.Ordinal) || text.Contains("\ndata: ", StringComparison.Ordinal);
     }
 
     private sealed record Sample(double ArrivalToRuntimeCallMs, double LaunchMs, double LoadMs, double ReadyToFirstEventMs, double TotalMs, double WarmFirstEventMs);
