@@ -21,7 +21,7 @@ public sealed class AdmissionQueue : IDisposable
     private readonly ConcurrencyLimiter limiter;
     private readonly TimeProvider timeProvider;
     private readonly TimeSpan queueTimeout;
-    private readonly Action<AdmissionQueue>? busyChanged;
+    private readonly Action? busyChanged;
 
     // Slots held, only to notice the 0 → 1 and 1 → 0 steps; the counts that are reported come from the limiter.
     private int held;
@@ -30,7 +30,7 @@ public sealed class AdmissionQueue : IDisposable
     // Recent service time per request (exponentially weighted), for Retry-After estimates.
     private long averageServiceTicks = TimeSpan.TicksPerSecond;
 
-    public AdmissionQueue(string model, ModelOptions options, TimeProvider timeProvider, Action<AdmissionQueue>? busyChanged = null)
+    public AdmissionQueue(string model, ModelOptions options, TimeProvider timeProvider, Action? busyChanged = null)
     {
         Model = model;
         this.busyChanged = busyChanged;
@@ -87,7 +87,7 @@ public sealed class AdmissionQueue : IDisposable
 
         if (Interlocked.Increment(ref held) == 1)
         {
-            busyChanged?.Invoke(this);
+            busyChanged?.Invoke();
         }
 
         return (AdmissionResult.Admitted, new AdmissionSlot(this, lease, timeProvider.GetTimestamp()));
@@ -110,7 +110,7 @@ public sealed class AdmissionQueue : IDisposable
         Volatile.Write(ref lastEndedTimestamp, now);
         if (Interlocked.Decrement(ref held) == 0)
         {
-            busyChanged?.Invoke(this);
+            busyChanged?.Invoke();
         }
 
         var served = timeProvider.GetElapsedTime(admittedAt, now).Ticks;

@@ -25,8 +25,8 @@ public sealed class AdmissionQueues : IDisposable
         metrics.ObserveAdmission(() => queues.Values.Select(queue => (queue.Model, queue.InFlight, queue.Queued)));
     }
 
-    /// <summary>Raised with the queue whose model went from no request in flight to some, or back.</summary>
-    public event Action<AdmissionQueue>? BusyChanged;
+    /// <summary>Raised when a model goes from no request in flight to some, or back.</summary>
+    public event Action? BusyChanged;
 
     public AdmissionQueue this[string model] => queues[model];
 
@@ -35,7 +35,7 @@ public sealed class AdmissionQueues : IDisposable
     public AdmissionQueue For(string model, ModelOptions options) =>
         queues.TryGetValue(model, out var queue)
             ? queue
-            : queues.GetOrAdd(model, id => new AdmissionQueue(id, options, timeProvider, changed => BusyChanged?.Invoke(changed)));
+            : queues.GetOrAdd(model, id => new AdmissionQueue(id, options, timeProvider, () => BusyChanged?.Invoke()));
 
     public void Dispose()
     {

@@ -30,7 +30,7 @@ internal sealed partial class ActivityReporter : BackgroundService
         this.timeProvider = timeProvider;
         this.logger = logger;
         interval = options.Value.ActivityReportInterval;
-        admission.BusyChanged += _ => wakeUp.Writer.TryWrite(true);
+        admission.BusyChanged += () => wakeUp.Writer.TryWrite(true);
     }
 
     /// <summary>Stable for this process: host, process id and start time.</summary>
