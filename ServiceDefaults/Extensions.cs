@@ -2,7 +2,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
@@ -11,17 +10,18 @@ using OpenTelemetry.Trace;
 namespace Microsoft.Extensions.Hosting;
 
 /// <summary>
-/// Defaults every LlmAspire service shares: telemetry, health endpoints, service discovery and
-/// control-plane HttpClient resilience. Shaped like Aspire's ServiceDefaults so services never
-/// depend on which AppHost started them.
+/// Defaults every LlmAspire service shares, in the shape of Aspire's service-defaults project: OpenTelemetry, health
+/// endpoints, service discovery and control-plane HttpClient resilience. Services never depend on which AppHost
+/// started them.
 /// </summary>
-public static class ServiceDefaultsExtensions
+public static class Extensions
 {
     /// <summary>Meters and activity sources of the platform's own components start with this prefix.</summary>
     public const string TelemetryPrefix = "LlmAspire.";
 
     private const string HealthEndpointPath = "/health";
     private const string AlivenessEndpointPath = "/alive";
+    private const string OtlpEndpointKey = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
@@ -41,13 +41,20 @@ public static class ServiceDefaultsExtensions
     }
 
     /// <summary>
-    /// Exports logs, metrics and traces over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (the AppHost sets it
-    /// for every service). Without an endpoint nothing would receive the data, so the pipeline is not installed at
-    /// all: collecting unread telemetry costs every request about 15 µs at the gateway.
+    /// Whether telemetry leaves the process: <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (the AppHost sets it for every
+    /// service). Aspire's client integrations are registered with their tracing and metrics on only then.
+    /// </summary>
+    public static bool ExportsTelemetry(this IHostApplicationBuilder builder) => !string.IsNullOrWhiteSpace(builder.Configuration[OtlpEndpointKey]);
+
+    /// <summary>
+    /// Logs, metrics and traces over OTLP: ASP.NET Core, HttpClient, the runtime, the platform's own meters and
+    /// sources, and whatever Aspire's client integrations add to the same pipeline (Npgsql, StackExchange.Redis).
+    /// Without an endpoint nothing would receive the data, so the pipeline is not installed at all: collecting unread
+    /// telemetry costs every request about 15 µs at the gateway.
     /// </summary>
     public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
-        if (string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        if (!builder.ExportsTelemetry())
         {
             return builder;
         }
@@ -74,7 +81,6 @@ public static class ServiceDefaultsExtensions
                         && !context.Request.Path.StartsWithSegments(AlivenessEndpointPath))
                 .AddHttpClientInstrumentation())
             .UseOtlpExporter();
-
         return builder;
     }
 
@@ -86,8 +92,8 @@ public static class ServiceDefaultsExtensions
     }
 
     /// <summary>
-    /// Maps <c>/health</c> (ready: every registered check) and <c>/alive</c> (live: only checks tagged "live").
-    /// Both are mapped in every environment because the orchestrator waits on them.
+    /// Maps <c>/health</c> (ready: every registered check; Degraded still answers 200) and <c>/alive</c> (live: only
+    /// checks tagged "live"). Both are mapped in every environment because the orchestrator waits on them.
     /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
