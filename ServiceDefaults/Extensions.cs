@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
@@ -11,7 +12,7 @@ namespace Microsoft.Extensions.Hosting;
 
 /// <summary>
 /// Defaults every LlmAspire service shares, in the shape of Aspire's service-defaults project: OpenTelemetry, health
-/// endpoints, service discovery and control-plane HttpClient resilience. Services never depend on which AppHost
+/// endpoints, service discovery, control-plane HttpClient resilience and default log levels. Services never depend on which AppHost
 /// started them.
 /// </summary>
 public static class Extensions
@@ -23,8 +24,32 @@ public static class Extensions
     private const string AlivenessEndpointPath = "/alive";
     private const string OtlpEndpointKey = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
+    /// <summary>
+    /// Log levels that leave one console line per meaningful event. The services log what an operator must see
+    /// themselves (a failed forward, an unreachable dependency once when it goes and once when it returns), so
+    /// per-call lines of libraries are only noise at Information.
+    /// </summary>
+    private static readonly Dictionary<string, string?> DefaultLogLevels = new()
+    {
+        ["Logging:LogLevel:Default"] = "Information",
+        // Four lines per call of every IHttpClientFactory client: ModelManager's long polls and activity reports, probes.
+        ["Logging:LogLevel:System.Net.Http.HttpClient"] = "Warning",
+        // A line per attempt through a resilience pipeline.
+        ["Logging:LogLevel:Polly"] = "Warning",
+        // Request started, endpoint executed, result written, request finished: four lines per request.
+        ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+        // A line per forwarded request, and a second warning beside the gateway's own for each failed forward.
+        ["Logging:LogLevel:Yarp"] = "Error",
+        // Every reconnect attempt with a stack trace while Redis is down.
+        ["Logging:LogLevel:StackExchange.Redis"] = "Critical",
+        // A warning with a stack trace on every probe of /health while a dependency is Degraded.
+        ["Logging:LogLevel:Microsoft.Extensions.Diagnostics.HealthChecks"] = "Error",
+    };
+
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
+        // Below every other source: appsettings, Logging__LogLevel__<category> and the command line override any of them.
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = DefaultLogLevels });
         builder.ConfigureOpenTelemetry();
         builder.AddDefaultHealthChecks();
         builder.Services.AddServiceDiscovery();
