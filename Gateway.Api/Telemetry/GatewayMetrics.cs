@@ -51,9 +51,9 @@ public sealed class GatewayMetrics
     public void ObserveAdmission(Func<IEnumerable<(string Model, long InFlight, long Queued)>> read)
     {
         meter.CreateObservableUpDownCounter("llmaspire.gateway.requests.in_flight",
-            () => read().Select(entry => new Measurement<long>(entry.InFlight, Model(entry.Model))), "{request}", "Requests holding an admission slot.");
+            () => read().Select(entry => new Measurement<long>(entry.InFlight, Model(entry.Model))), "{request}", "Requests forwarded to their model server (holding an admission slot, the model ready).");
         meter.CreateObservableUpDownCounter("llmaspire.gateway.requests.queued",
-            () => read().Select(entry => new Measurement<long>(entry.Queued, Model(entry.Model))), "{request}", "Requests waiting for an admission slot.");
+            () => read().Select(entry => new Measurement<long>(entry.Queued, Model(entry.Model))), "{request}", "Requests waiting for an admission slot, or holding one while their model loads.");
     }
 
     public void Admitted(string model) => admitted.Add(1, Model(model));
