@@ -12,8 +12,8 @@ namespace Microsoft.Extensions.Hosting;
 
 /// <summary>
 /// Defaults every LlmAspire service shares, in the shape of Aspire's service-defaults project: OpenTelemetry, health
-/// endpoints, service discovery, control-plane HttpClient resilience and default log levels. Services never depend on which AppHost
-/// started them.
+/// endpoints, service discovery, control-plane HttpClient resilience and default log levels. Services never depend on
+/// which AppHost started them.
 /// </summary>
 public static class Extensions
 {
