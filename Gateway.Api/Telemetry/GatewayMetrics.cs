@@ -72,6 +72,12 @@ public sealed class GatewayMetrics
     /// <summary>Counts one inference request once it has ended, with the tokens of its answer.</summary>
     public void RequestEnded(string? model, InferenceOperation operation, int status, TokenUsage? usage, bool cached)
     {
+        // Nothing listens without an OTLP endpoint: then the request path does not even build the attributes.
+        if (!requests.Enabled && !tokens.Enabled)
+        {
+            return;
+        }
+
         var known = model is not null && routes.TryGetModel(model, out _) ? model : OtherModel;
         var tags = new TagList
         {
