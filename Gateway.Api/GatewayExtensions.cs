@@ -43,7 +43,7 @@ public static class GatewayExtensions
         builder.AddApiKeys();
         builder.AddKeyRateLimits();
         builder.AddUsageLedger();
-        services.AddResponseCache();
+        builder.AddResponseCache();
         services.AddSingleton<InferenceCache>();
         return builder;
     }

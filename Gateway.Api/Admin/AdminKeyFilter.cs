@@ -36,7 +36,7 @@ internal sealed class AdminKeyFilter(IOptions<AuthOptions> options) : IEndpointF
         SHA256.HashData(Encoding.UTF8.GetBytes(presented)), SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
 }
 
-/// <summary>Answers 503 for the admin calls that read or write PostgreSQL (keys, usage) when no database is configured.</summary>
+/// <summary>Answers 503 for the admin calls (all of which read or write PostgreSQL) when no database is configured.</summary>
 internal sealed class AdminStorageFilter(GatewayDatabase database) : IEndpointFilter
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)

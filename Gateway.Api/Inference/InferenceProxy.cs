@@ -72,7 +72,7 @@ internal sealed partial class InferenceProxy(
         }
 
         var queue = admission.For(model.Id, route?.Options ?? model.Options);
-        var (result, slot) = await queue.EnterAsync(context.RequestAborted);
+        var (result, slot) = await queue.EnterAsync(context.RequestAborted, modelLoading: route is null);
         using (slot)
         {
             if (result != AdmissionResult.Admitted)
@@ -81,9 +81,14 @@ internal sealed partial class InferenceProxy(
                 return;
             }
 
-            if (route is null && (route = await ActivateAsync(context, model, request.Stream)) is null)
+            if (route is null)
             {
-                return;
+                if ((route = await ActivateAsync(context, model, request.Stream)) is null)
+                {
+                    return;
+                }
+
+                slot!.ModelReady();
             }
 
             metrics.Admitted(route.Id);

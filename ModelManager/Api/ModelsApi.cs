@@ -138,9 +138,9 @@ public static class ModelsApi
             return ApiError.Result(StatusCodes.Status400BadRequest, "'replica' is required: a name that stays the same across one gateway process's reports.", "invalid_request");
         }
 
-        if (report.Models?.Values.Any(entry => entry is null || entry.InFlight < 0 || !double.IsFinite(entry.IdleSeconds) || entry.IdleSeconds < 0) == true)
+        if (report.Models?.Values.Any(entry => entry is null || entry.InFlight < 0 || entry.Queued < 0 || !double.IsFinite(entry.IdleSeconds) || entry.IdleSeconds < 0) == true)
         {
-            return ApiError.Result(StatusCodes.Status400BadRequest, "Every model entry needs 'inFlight' ≥ 0 and 'idleSeconds' ≥ 0.", "invalid_request");
+            return ApiError.Result(StatusCodes.Status400BadRequest, "Every model entry needs 'inFlight' ≥ 0 and 'idleSeconds' ≥ 0 ('queued', when given, ≥ 0).", "invalid_request");
         }
 
         activity.Report(report.Replica, report.Models ?? []);
@@ -171,36 +171,62 @@ public static class ModelsApi
     }
 
     /// <summary>
-    /// Server-sent events: the whole fleet as a <c>models</c> event (id = version) at once and after every change, and
-    /// a comment line every <c>ChangeFeedHeartbeat</c> (15 s) so proxies keep the connection open.
+    /// Server-sent events: the whole fleet as a <c>models</c> event (id = version) at once, after every state change,
+    /// and after activity changes (in flight, queued, last activity) at most every <c>ChangeFeedActivityInterval</c>
+    /// (250 ms); a comment line every <c>ChangeFeedHeartbeat</c> (15 s) while nothing changes, so proxies keep the
+    /// connection open.
     /// </summary>
-    private static async Task StreamChangesAsync(ModelFleet fleet, ActivityTracker activity, IOptions<ModelManagerOptions> options, HttpContext context)
+    private static async Task StreamChangesAsync(
+        ModelFleet fleet, ActivityTracker activity, IOptions<ModelManagerOptions> options, TimeProvider timeProvider, HttpContext context)
     {
         var response = context.Response;
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";
         response.Headers["X-Accel-Buffering"] = "no";
+        var settings = options.Value;
         var aborted = context.RequestAborted;
-        var sent = long.MinValue;
+        var sentVersion = long.MinValue;
+        string? sent = null;
+        var sentAt = 0L;
+        var activityChanged = false;
         try
         {
             while (!aborted.IsCancellationRequested)
             {
-                // Take the signal before reading the version, so a change in between is never missed.
-                var changed = fleet.Changed;
-                if (fleet.Version != sent)
+                // Take the signals before reading what they guard, so a change in between is never missed.
+                var stateChange = fleet.Changed;
+                var activityChange = activity.Changed;
+                if (fleet.Version != sentVersion || activityChanged)
                 {
-                    var view = FleetView.Of(fleet, activity, options.Value.MaxLoadedModels);
-                    sent = view.Version;
+                    activityChanged = false;
+                    var view = FleetView.Of(fleet, activity, settings.MaxLoadedModels);
+                    sentVersion = view.Version;
                     var json = JsonSerializer.Serialize(view, JsonSerializerOptions.Web);
-                    await response.WriteAsync($"id: {sent.ToString(CultureInfo.InvariantCulture)}\nevent: models\ndata: {json}\n\n", aborted);
-                    await response.Body.FlushAsync(aborted);
+                    // Activity that nets out (a request that came and went within the interval) is no news.
+                    if (json != sent)
+                    {
+                        sent = json;
+                        sentAt = timeProvider.GetTimestamp();
+                        await response.WriteAsync($"id: {sentVersion.ToString(CultureInfo.InvariantCulture)}\nevent: models\ndata: {json}\n\n", aborted);
+                        await response.Body.FlushAsync(aborted);
+                    }
+
                     continue;
                 }
 
                 try
                 {
-                    await changed.WaitAsync(options.Value.ChangeFeedHeartbeat, aborted);
+                    if (await Task.WhenAny(stateChange, activityChange).WaitAsync(settings.ChangeFeedHeartbeat, timeProvider, aborted) == activityChange)
+                    {
+                        // Coalesce: the rest of the interval since the last event passes first, unless a state change comes.
+                        var rest = settings.ChangeFeedActivityInterval - timeProvider.GetElapsedTime(sentAt);
+                        if (rest > TimeSpan.Zero)
+                        {
+                            await Task.WhenAny(stateChange, Task.Delay(rest, timeProvider, aborted));
+                        }
+
+                        activityChanged = true;
+                    }
                 }
                 catch (TimeoutException)
                 {
