@@ -36,7 +36,7 @@ public sealed class WholeSystemTests(ITestOutputHelper output)
 
             var loading = platform.WaitForAsync(Model, s => s.State?.Text == "Loading", Timeout);
             var idleCountdown = platform.WaitForAsync(Model,
-                s => s.State?.Text == "Ready", Timeout);
+                s => s.State?.Text == "Ready" && Property(s, "model.in-flight") == "0" && Property(s, "model.idle-stop-in") is { Length: > 0 }, Timeout);
             var (first, firstCache) = await platform.CompleteAsync(key);
             Assert.Equal("miss", firstCache);
             await loading;
