@@ -23,7 +23,7 @@ internal sealed partial class ModelFleetWatcher(
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.WhenAll(
         applicationModel.Resources.OfType<ModelResource>()
-            .GroupBy(model => model.Parent)
+            .GroupBy(model => model.ModelManager)
             .Select(models => WatchAsync(new ModelManagerApi(http, models.Key), [.. models], stoppingToken)));
 
     public override void Dispose()
@@ -105,7 +105,8 @@ internal sealed partial class ModelFleetWatcher(
                 await notifications.PublishUpdateAsync(model, s => s with
                 {
                     State = state,
-                    Properties = snapshot is null ? ModelSnapshotProperties.Initial(model) : ModelSnapshotProperties.Of(snapshot, now),
+                    Properties = ModelSnapshotProperties.Replace(
+                        s.Properties, snapshot is null ? ModelSnapshotProperties.Initial(model) : ModelSnapshotProperties.Of(snapshot, now)),
                     Urls = snapshot?.Endpoint is { } endpoint && state == ModelStates.Ready ? [new UrlSnapshot("server", endpoint.ToString(), IsInternal: false)] : [],
                 });
             }

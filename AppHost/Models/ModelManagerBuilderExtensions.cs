@@ -91,7 +91,7 @@ internal static class ModelManagerBuilderExtensions
         ModelManagerApi Api(ExecuteCommandContext context) => new(context.Services.GetRequiredService<IHttpClientFactory>().CreateClient(), modelManager);
 
         builder.AddResource(model)
-            // The dashboard nests a resource under its parent only through this relationship.
+            // Shown beneath ModelManager. Not an IResourceWithParent: that would also give it ModelManager's health checks.
             .WithParentRelationship(modelManager)
             .WithIconName("BrainCircuit")
             .WithInitialState(new CustomResourceSnapshot

@@ -11,6 +11,13 @@ internal static class ModelSnapshotProperties
         Property("model.id", "Model", model.ModelId, sortOrder: 0),
     ];
 
+    /// <summary>
+    /// <paramref name="current"/> with the model's own properties replaced by <paramref name="model"/>'s; Aspire's
+    /// (<c>resource.parentName</c>, by which the dashboard nests the model under ModelManager) are kept.
+    /// </summary>
+    public static ImmutableArray<ResourcePropertySnapshot> Replace(ImmutableArray<ResourcePropertySnapshot> current, ImmutableArray<ResourcePropertySnapshot> model) =>
+        [.. current.Where(property => !property.Name.StartsWith("model.", StringComparison.Ordinal)), .. model];
+
     /// <summary>The model's figures now; the idle countdown is counted from <paramref name="now"/>.</summary>
     public static ImmutableArray<ResourcePropertySnapshot> Of(ModelSnapshot model, DateTimeOffset now) =>
     [
@@ -39,5 +46,5 @@ internal static class ModelSnapshotProperties
     }
 
     private static ResourcePropertySnapshot Property(string name, string displayName, string value, int sortOrder) =>
-        new(name, value) { DisplayName = displayName, SortOrder = sortOrder };
+        new(name, value) { DisplayName = displayName, SortOrder = sortOrder, IsHighlighted = true };
 }

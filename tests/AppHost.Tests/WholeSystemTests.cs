@@ -19,13 +19,16 @@ public sealed class WholeSystemTests(ITestOutputHelper output)
     private const string Model = RunningPlatform.Model;
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
+    // Long enough to look at the loaded model in the dashboard, short enough to watch it stop.
+    private static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(15);
+
     [Fact]
     public async Task The_platform_serves_accounts_shows_its_models_and_keeps_its_data_across_runs()
     {
         using var data = new DataFolder();
         string developerKey;
         IReadOnlySet<int> processes;
-        await using (var platform = await RunningPlatform.StartAsync(data, output, modelIdleTimeout: TimeSpan.FromSeconds(4)))
+        await using (var platform = await RunningPlatform.StartAsync(data, output, modelIdleTimeout: IdleTimeout))
         {
             await platform.WaitForAsync(Model, s => s.State?.Text == "Unloaded", Timeout);
 
@@ -44,15 +47,16 @@ public sealed class WholeSystemTests(ITestOutputHelper output)
             Assert.Equal("process", Property(ready, "model.runtime"));
             Assert.NotEqual("", Property(ready, "model.last-cold-start"));
 
+            await LookAtTheDashboardAsync(platform);
+
             var (second, secondCache) = await platform.CompleteAsync(key);
             Assert.Equal("hit", secondCache);
             Assert.Equal(first, second);
             var database = (await platform.App.GetConnectionStringAsync("gatewaydb", TestContext.Current.CancellationToken))!;
             await Eventually.TrueAsync(async () => await UsageRowsAsync(database) == 2, Timeout, "two usage rows in PostgreSQL");
 
-            // Idle for its 4 s: ModelManager stops it, and the dashboard follows.
+            // Idle for its timeout: ModelManager stops it, and the dashboard follows.
             await platform.WaitForAsync(Model, s => s.State?.Text == "Unloaded", Timeout);
-            await LookAtTheDashboardAsync(platform);
 
             var load = await platform.ExecuteCommandAsync(Model, "load");
             Assert.True(load.Success, load.Message);
@@ -75,7 +79,7 @@ public sealed class WholeSystemTests(ITestOutputHelper output)
         Assert.True(left.Count == 0, $"left running after the platform stopped: {string.Join(", ", left)}");
 
         // Again on the same data folder, with the PostgreSQL password changed as if the AppHost's secrets had been reset.
-        await using (var platform = await RunningPlatform.StartAsync(data, output, modelIdleTimeout: TimeSpan.FromSeconds(4),
+        await using (var platform = await RunningPlatform.StartAsync(data, output, modelIdleTimeout: IdleTimeout,
                          $"Parameters:postgres-password=Changed{Guid.NewGuid():N}"))
         {
             Assert.Equal(developerKey, (await File.ReadAllTextAsync(Path.Combine(data.Path, "developer-api-key"), TestContext.Current.CancellationToken)).Trim());
@@ -85,15 +89,25 @@ public sealed class WholeSystemTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>The Aspire dashboard the AppHost runs lists the model beneath ModelManager and the gateway's own metrics.</summary>
+    /// <summary>
+    /// The Aspire dashboard the AppHost runs lists the loaded model beneath ModelManager, with its figures in its
+    /// details, and the gateway's own metrics.
+    /// </summary>
     private async Task LookAtTheDashboardAsync(RunningPlatform platform)
     {
         var dashboard = await platform.App.GetDashboardUrlAsync(TestContext.Current.CancellationToken);
         await using var browser = await Browser.LaunchAsync();
         var page = await browser.OpenAsync(dashboard);
-        await Assertions.Expect(page.GetByText(Model, new PageGetByTextOptions { Exact = true }).First).ToBeVisibleAsync();
-        await Assertions.Expect(page.GetByText("Unloaded", new PageGetByTextOptions { Exact = true }).First).ToBeVisibleAsync();
+        // The resource grid names the model's row after its type and name.
+        var model = page.GetByRole(AriaRole.Row, new PageGetByRoleOptions { NameRegex = new Regex($"^Model: {Model} ") });
+        await Assertions.Expect(model).ToContainTextAsync("Ready");
         await SaveScreenshotAsync(page, "apphost-dashboard-resources.png");
+
+        await model.GetByText(Model, new LocatorGetByTextOptions { Exact = true }).ClickAsync();
+        var countdown = page.GetByRole(AriaRole.Row).Filter(new LocatorFilterOptions { HasText = "Idle stop in" });
+        await Assertions.Expect(countdown).ToContainTextAsync(new Regex("0:[01][0-9]"));
+        await Assertions.Expect(page.GetByRole(AriaRole.Row).Filter(new LocatorFilterOptions { HasText = "Last cold start" })).ToContainTextAsync(new Regex("[0-9.]+ s"));
+        await SaveScreenshotAsync(page, "apphost-dashboard-model.png");
 
         await page.GotoAsync(new Uri(new Uri(page.Url), "/metrics/resource/gateway").ToString());
         await Assertions.Expect(page.GetByText(new Regex("llmaspire\\.gateway\\.requests\\.admitted")).First).ToBeVisibleAsync();
