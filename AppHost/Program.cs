@@ -37,6 +37,7 @@ builder.AddProject<Projects.Gateway_Api>("gateway")
     // Usage rows waiting for PostgreSQL: this platform's own, never replayed into another one's database.
     .WithEnvironmentWhenRunning("Gateway__Ledger__SpoolDirectory", servers.DataPath("gateway-ledger-spool"))
     .WithHttpHealthCheck("/health")
+    .WithLocalTelemetryExport()
     .WithCreateApiKeyCommand(adminKey)
     .WithDeveloperWelcome(adminKey, servers.DataPath("developer-api-key"), model);
 

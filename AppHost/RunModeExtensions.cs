@@ -12,4 +12,11 @@ internal static class RunModeExtensions
                 context.EnvironmentVariables[name] = value;
             }
         });
+
+    /// <summary>
+    /// Telemetry export to the local dashboard gives up after 2 s instead of OpenTelemetry's 10: when the AppHost stops,
+    /// the dashboard goes with everything else, and each service's last flush would otherwise hold its exit that long.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithLocalTelemetryExport(this IResourceBuilder<ProjectResource> project) =>
+        project.WithEnvironmentWhenRunning("OTEL_EXPORTER_OTLP_TIMEOUT", "2000");
 }

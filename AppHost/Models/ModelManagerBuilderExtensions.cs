@@ -26,7 +26,8 @@ internal static class ModelManagerBuilderExtensions
             .WithEnvironment("ModelManager__ApiToken", apiToken)
             .WithEnvironment("ModelManager__StopModelsOnShutdown", "true")
             .WithHttpEndpoint()
-            .WithHttpHealthCheck("/health");
+            .WithHttpHealthCheck("/health")
+            .WithLocalTelemetryExport();
     }
 
     /// <summary>

@@ -46,7 +46,7 @@ internal static class LocalPostgresBuilderExtensions
         });
 
         return builder.AddResource(postgres)
-            .WithEndpoint(name: LocalPostgresResource.PrimaryEndpointName, scheme: "tcp")
+            .WithEndpoint(name: LocalPostgresResource.PrimaryEndpointName, scheme: "tcp", isProxied: false)
             .WithArgs(context =>
             {
                 if (asRoot)
@@ -160,21 +160,27 @@ internal static class LocalPostgresBuilderExtensions
 
     /// <summary>
     /// Over the server's Unix socket, named after the port it listens on. DCP chooses that port only as it starts the
-    /// process (clients reach it through DCP's proxy), so it is read from the socket's name.
+    /// process, so it is read from the running server's <c>postmaster.pid</c> (its fourth line): a socket left behind by
+    /// an earlier server that was killed can not be mistaken for it.
     /// </summary>
     private static string AdminConnectionString(LocalPostgresResource postgres) => new NpgsqlConnectionStringBuilder
     {
         Host = postgres.SocketDirectory,
-        Port = Directory.EnumerateFiles(postgres.SocketDirectory, ".s.PGSQL.*")
-            .Select(socket => int.TryParse(Path.GetExtension(socket).TrimStart('.'), NumberStyles.None, CultureInfo.InvariantCulture, out var port) ? port : 0)
-            .FirstOrDefault(port => port > 0) is var listening and > 0
-                ? listening
-                : throw new InvalidOperationException($"'{postgres.Name}' is not listening on its Unix socket yet."),
+        Port = ListeningPort(postgres),
         Username = LocalPostgresResource.UserName,
         Database = "postgres",
         Pooling = false,
         Timeout = 5,
     }.ConnectionString;
+
+    private static int ListeningPort(LocalPostgresResource postgres)
+    {
+        var pidFile = Path.Combine(postgres.ClusterDirectory, "postmaster.pid");
+        var lines = File.Exists(pidFile) ? File.ReadAllLines(pidFile) : [];
+        return lines.Length > 3 && int.TryParse(lines[3], NumberStyles.None, CultureInfo.InvariantCulture, out var port)
+            ? port
+            : throw new InvalidOperationException($"'{postgres.Name}' has not started listening yet.");
+    }
 
     /// <summary>The postgres user must be able to reach its folder: a parent closed to others (root's home) is reported, not left to fail later.</summary>
     private static void RequireSearchableBy(string user, string directory)
