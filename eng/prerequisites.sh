@@ -3,8 +3,7 @@
 #   redis-server    redis-server
 #   postgresql      PostgreSQL's initdb/postgres (Debian installs them under /usr/lib/postgresql/<version>/bin)
 #   docker.io       the Docker engine (dockerd with containerd and runc)
-#   chromium        Debian's chromium (the dashboard tests drive it through Playwright)
-#   docker-compose  docker-compose (checks the AppHost's compose output)
+#   chromium        Debian's chromium (the AppHost tests drive it through Playwright)
 #   nginx           nginx (the benchmark's reverse-proxy baseline)
 set -euo pipefail
 
@@ -15,7 +14,6 @@ for prerequisite in "$@"; do
     postgresql) compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null 2>&1 || missing+=(postgresql) ;;
     docker.io) command -v dockerd >/dev/null 2>&1 || [ -x /usr/sbin/dockerd ] || missing+=(docker.io) ;;
     chromium) [ -x /usr/bin/chromium ] || missing+=(chromium) ;;
-    docker-compose) command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose) ;;
     nginx) command -v nginx >/dev/null 2>&1 || missing+=(nginx) ;;
     *) echo "unknown prerequisite '$prerequisite'" >&2; exit 2 ;;
   esac

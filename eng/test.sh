@@ -11,10 +11,10 @@ mkdir -p "$results"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
 # Server binaries the fixtures start as private instances on loopback (redis-server, PostgreSQL, the Docker engine for
-# ModelManager's Docker runtime tests), Debian's chromium, which the dashboard tests drive through Playwright (it never
-# downloads a browser here), and docker-compose, which checks the AppHost's compose output. Only what is missing is
-# installed.
-eng/prerequisites.sh redis-server postgresql docker.io chromium docker-compose
+# ModelManager's Docker runtime tests) and the AppHost tests run as local-process resources, and Debian's chromium, in
+# which the AppHost tests look at the Aspire dashboard through Playwright (it never downloads a browser here). Only what
+# is missing is installed.
+eng/prerequisites.sh redis-server postgresql docker.io chromium
 
 dotnet build LlmAspire.sln -c Release
 
