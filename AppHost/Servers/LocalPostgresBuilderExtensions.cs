@@ -10,6 +10,8 @@ namespace LlmAspire.AppHost.Servers;
 [UnsupportedOSPlatform("windows")]
 internal static class LocalPostgresBuilderExtensions
 {
+    private const int PrepareAttempts = 30;
+
     // PostgreSQL refuses to run as root: under root the server runs as the postgres user that Debian's package creates.
     private static readonly string[] AsPostgresUser = ["--reuid=postgres", "--regid=postgres", "--init-groups", "--"];
 
@@ -36,12 +38,13 @@ internal static class LocalPostgresBuilderExtensions
         builder.Services.AddHealthChecks().AddNpgSql(_ => AdminConnectionString(postgres), name: healthCheck);
         builder.Eventing.Subscribe<ResourceReadyEvent>(postgres, async (e, cancellationToken) =>
         {
-            await PrepareAsync(postgres, cancellationToken);
+            var logger = e.Services.GetRequiredService<ResourceLoggerService>().GetLogger(postgres);
             var notifications = e.Services.GetRequiredService<ResourceNotificationService>();
+            // Aspire passes a parent's state on to its children only for containers: the databases' is set here.
+            var state = await PrepareAsync(postgres, logger, cancellationToken) ? KnownResourceStates.Running : KnownResourceStates.FailedToStart;
             foreach (var database in postgres.Databases)
             {
-                // Aspire passes a parent's state on to its children only for containers.
-                await notifications.PublishUpdateAsync(database, s => s with { State = KnownResourceStates.Running, StartTimeStamp = DateTime.UtcNow });
+                await notifications.PublishUpdateAsync(database, s => s with { State = state, StartTimeStamp = DateTime.UtcNow });
             }
         });
 
@@ -133,8 +136,34 @@ internal static class LocalPostgresBuilderExtensions
         }
     }
 
-    /// <summary>Sets the password parameter's value on the cluster and creates the databases that do not exist yet.</summary>
-    private static async Task PrepareAsync(LocalPostgresResource postgres, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sets the password parameter's value on the cluster and creates the databases that do not exist yet, trying again
+    /// for a while (the server may still be finishing a recovery); false, with the reason in the server's log, if it
+    /// never succeeds.
+    /// </summary>
+    private static async Task<bool> PrepareAsync(LocalPostgresResource postgres, ILogger logger, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await PrepareOnceAsync(postgres, cancellationToken);
+                return true;
+            }
+            catch (Exception exception) when (exception is NpgsqlException or InvalidOperationException or IOException)
+            {
+                logger.LogWarning("Preparing the databases failed (attempt {Attempt}): {Reason}", attempt, exception.Message);
+                if (attempt == PrepareAttempts)
+                {
+                    return false;
+                }
+
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            }
+        }
+    }
+
+    private static async Task PrepareOnceAsync(LocalPostgresResource postgres, CancellationToken cancellationToken)
     {
         await using var connection = new NpgsqlConnection(AdminConnectionString(postgres));
         await connection.OpenAsync(cancellationToken);
