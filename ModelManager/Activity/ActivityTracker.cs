@@ -15,6 +15,12 @@ public sealed record ModelActivity(int InFlight, double IdleSeconds);
 /// </summary>
 public sealed class ActivityTracker(IOptions<ModelManagerOptions> options, TimeProvider timeProvider)
 {
+    /// <summary>The most requests one replica may report in flight for one model; more is not a real count.</summary>
+    public const int MaxInFlight = 1_000_000;
+
+    /// <summary>The longest idle time a replica may report (ten years); more is not a real duration.</summary>
+    public const double MaxIdleSeconds = 315_576_000;
+
     private readonly ConcurrentDictionary<string, Replica> replicas = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTimeOffset> lastActivity = new(StringComparer.Ordinal);
 
@@ -24,10 +30,11 @@ public sealed class ActivityTracker(IOptions<ModelManagerOptions> options, TimeP
         var catalog = options.Value.Models;
         var now = timeProvider.GetUtcNow();
         var known = models.Where(entry => catalog.ContainsKey(entry.Key)).ToList();
-        replicas[replica] = new Replica(now, known.ToDictionary(entry => entry.Key, entry => Math.Max(0, entry.Value.InFlight), StringComparer.Ordinal));
+        replicas[replica] = new Replica(now, known.ToDictionary(entry => entry.Key, entry => Math.Clamp(entry.Value.InFlight, 0, MaxInFlight), StringComparer.Ordinal));
         foreach (var (model, activity) in known)
         {
-            var idle = double.IsFinite(activity.IdleSeconds) ? Math.Clamp(activity.IdleSeconds, 0, TimeSpan.MaxValue.TotalSeconds / 2) : 0;
+            // Clamped as well as validated by the API: a time before the calendar's start would throw here.
+            var idle = double.IsFinite(activity.IdleSeconds) ? Math.Clamp(activity.IdleSeconds, 0, MaxIdleSeconds) : 0;
             Record(model, activity.InFlight > 0 ? now : now - TimeSpan.FromSeconds(idle));
         }
     }
@@ -36,7 +43,8 @@ public sealed class ActivityTracker(IOptions<ModelManagerOptions> options, TimeP
     public void Touch(string model) => Record(model, timeProvider.GetUtcNow());
 
     /// <summary>Requests in flight for the model across the replicas that reported within the grace period.</summary>
-    public int InFlight(string model) => LiveReplicas().Sum(replica => replica.InFlight.TryGetValue(model, out var count) ? count : 0);
+    public int InFlight(string model) =>
+        (int)Math.Min(int.MaxValue, LiveReplicas().Sum(replica => replica.InFlight.TryGetValue(model, out var count) ? (long)count : 0));
 
     /// <summary>When the model was last in use (a request in flight, ended, or an ensure), or null when never.</summary>
     public DateTimeOffset? LastActivity(string model) => lastActivity.TryGetValue(model, out var time) ? time : null;

@@ -138,9 +138,12 @@ public static class ModelsApi
             return ApiError.Result(StatusCodes.Status400BadRequest, "'replica' is required: a name that stays the same across one gateway process's reports.", "invalid_request");
         }
 
-        if (report.Models?.Values.Any(entry => entry is null || entry.InFlight < 0 || !double.IsFinite(entry.IdleSeconds) || entry.IdleSeconds < 0) == true)
+        if (report.Models?.Values.Any(entry => entry is null or { InFlight: < 0 or > ActivityTracker.MaxInFlight }
+                || entry.IdleSeconds is not (>= 0 and <= ActivityTracker.MaxIdleSeconds)) == true)
         {
-            return ApiError.Result(StatusCodes.Status400BadRequest, "Every model entry needs 'inFlight' ≥ 0 and 'idleSeconds' ≥ 0.", "invalid_request");
+            return ApiError.Result(StatusCodes.Status400BadRequest,
+                $"Every model entry needs 'inFlight' from 0 to {ActivityTracker.MaxInFlight} and 'idleSeconds' from 0 to {ActivityTracker.MaxIdleSeconds}.",
+                "invalid_request");
         }
 
         activity.Report(report.Replica, report.Models ?? []);
