@@ -2,6 +2,7 @@ using LlmAspire.Gateway.Admin;
 using LlmAspire.Gateway.Authentication;
 using LlmAspire.Gateway.Forwarding;
 using LlmAspire.Gateway.Inference;
+using LlmAspire.Storage;
 
 namespace LlmAspire.Gateway.Ledger;
 
@@ -44,7 +45,7 @@ internal sealed class UsageLedgerMiddleware(RequestDelegate next, UsageLedger le
                     occurredAt,
                     caller.KeyId,
                     caller.Tenant,
-                    record.Model ?? "",
+                    PostgresText.Storable(record.Model ?? "", UsageEntry.MaxModelLength),
                     InferenceRequest.OperationName(endpoint.Operation),
                     usage?.InputTokens ?? 0,
                     usage?.OutputTokens ?? 0,
