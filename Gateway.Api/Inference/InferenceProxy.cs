@@ -231,12 +231,20 @@ internal sealed partial class InferenceProxy(
             await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
             return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
         }
-        catch (BadHttpRequestException exception) when (exception.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        catch (BadHttpRequestException exception)
         {
-            await OpenAiError.BodyTooLarge(maxBodyBytes).WriteAsync(context.Response);
+            // The client's fault (too large, bad chunked framing, sent too slowly): answered here, so that the ledger
+            // records the status, and logged as one Debug line, not as the gateway's error.
+            LogUnreadableBody(logger, exception.StatusCode, exception.Message);
+            await (exception.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? OpenAiError.BodyTooLarge(maxBodyBytes)
+                : OpenAiError.Of(exception.StatusCode, exception.Message, ErrorResponseExtensions.CodeFor(exception.StatusCode))).WriteAsync(context.Response);
             return null;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "The request body could not be read ({Status}: {Reason})")]
+    private static partial void LogUnreadableBody(ILogger logger, int status, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Forwarding to model {Model} failed: {Error} ({Failure})")]
     private static partial void LogForwardingError(ILogger logger, string model, ForwarderError error, UpstreamFailure failure, Exception? exception);

@@ -5,7 +5,6 @@ using System.Text.Json;
 using LlmAspire.ModelManager.Activity;
 using LlmAspire.ModelManager.Catalog;
 using LlmAspire.ModelManager.Lifecycle;
-using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.Extensions.Options;
 
 namespace LlmAspire.ModelManager.Api;
@@ -23,13 +22,7 @@ public static class ModelsApi
     /// </summary>
     public static WebApplication MapModelsApi(this WebApplication app)
     {
-        app.UseExceptionHandler(errorApp => errorApp.Run(context =>
-        {
-            var exception = context.Features.Get<IExceptionHandlerFeature>()?.Error;
-            return exception is BadHttpRequestException badRequest
-                ? ApiError.WriteAsync(context, badRequest.StatusCode, badRequest.Message, "invalid_request")
-                : ApiError.WriteAsync(context, StatusCodes.Status500InternalServerError, "ModelManager failed to process the request.", "server_error");
-        }));
+        app.UseErrorResponses();
 
         var api = app.MapGroup("/api").AddEndpointFilter(RequireToken);
 

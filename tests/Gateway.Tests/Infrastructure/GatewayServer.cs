@@ -29,18 +29,18 @@ public sealed class GatewayServer : IAsyncDisposable
     /// Authentication is turned off with its documented switch, since most tests run without PostgreSQL; tests of
     /// API keys turn it back on in <paramref name="settings"/> (a later value wins).
     /// </summary>
-    public static WebApplication Build(IEnumerable<KeyValuePair<string, string>> settings) =>
+    public static WebApplication Build(IEnumerable<KeyValuePair<string, string>> settings, Action<IServiceCollection>? configureServices = null) =>
         GatewayApplication.Create(
         [
             "--urls", "http://127.0.0.1:0",
             "--Logging:LogLevel:Default", "Warning",
             "--Gateway:Auth:Enabled", "false",
             .. settings.SelectMany(setting => new[] { $"--{setting.Key}", setting.Value }),
-        ]);
+        ], configureServices);
 
-    public static async Task<GatewayServer> StartAsync(IEnumerable<KeyValuePair<string, string>> settings)
+    public static async Task<GatewayServer> StartAsync(IEnumerable<KeyValuePair<string, string>> settings, Action<IServiceCollection>? configureServices = null)
     {
-        var app = Build(settings);
+        var app = Build(settings, configureServices);
         await app.StartAsync(TestContext.Current.CancellationToken);
         var address = app.Urls.First();
         return new GatewayServer(app, new Uri(address));

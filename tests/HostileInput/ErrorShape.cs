@@ -1,0 +1,46 @@
+using System.Text.Json;
+
+namespace LlmAspire.HostileInput;
+
+/// <summary>Checks that an answer's body is a service's documented error: <c>{"error":{…}}</c> with the given members.</summary>
+public static class ErrorShape
+{
+    /// <summary>The gateway's (OpenAI's) members: every one present, <c>message</c> and <c>type</c> non-empty strings.</summary>
+    public static readonly string[] OpenAi = ["message", "type", "param", "code"];
+
+    /// <summary>ModelManager's members (docs/modelmanager.md).</summary>
+    public static readonly string[] ModelManager = ["message", "type", "code"];
+
+    /// <summary>Null when <paramref name="body"/> has the shape, otherwise what is wrong with it.</summary>
+    public static string? Problem(ReadOnlySpan<byte> body, IReadOnlyList<string> members)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(body);
+            using var document = JsonDocument.ParseValue(ref reader);
+            if (!document.RootElement.TryGetProperty("error", out var error) || error.ValueKind != JsonValueKind.Object)
+            {
+                return "no 'error' object";
+            }
+
+            foreach (var member in members)
+            {
+                if (!error.TryGetProperty(member, out var value))
+                {
+                    return $"no 'error.{member}'";
+                }
+
+                if (member is "message" or "type" or "code" && (value.ValueKind != JsonValueKind.String || value.GetString() is not { Length: > 0 }))
+                {
+                    return $"'error.{member}' is not a non-empty string";
+                }
+            }
+
+            return null;
+        }
+        catch (JsonException exception)
+        {
+            return $"not JSON: {exception.Message}";
+        }
+    }
+}
