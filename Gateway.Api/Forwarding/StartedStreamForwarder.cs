@@ -44,6 +44,7 @@ internal sealed class StartedStreamForwarder(UpstreamHttpClient upstream)
 
         if (failure is not null)
         {
+            exchange.EndedWithStatus = failure.Status;
             await context.Response.Body.WriteAsync(failure.ToServerSentEvents(), aborted);
             await context.Response.Body.FlushAsync(aborted);
         }

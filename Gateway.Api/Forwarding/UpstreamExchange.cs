@@ -43,7 +43,23 @@ public sealed class UpstreamExchange(ModelRoute route, InferenceOperation operat
 
     public long FirstByteTimestamp { get; private set; }
 
+    /// <summary>Usage the model server reported (the usage chunk of a stream, the <c>usage</c> of a whole answer).</summary>
     public TokenUsage? Usage { get; set; }
+
+    /// <summary>Events with generated text handed to the client; vLLM streams one token per event.</summary>
+    public long DeliveredTokens { get; set; }
+
+    /// <summary>
+    /// Usage to account for: what the model server reported, or, for a stream that ended without reporting it (the
+    /// server failed or was cut off mid-stream), the tokens delivered until then; prompt tokens are then unknown.
+    /// </summary>
+    public TokenUsage? BilledUsage => Usage ?? (DeliveredTokens > 0 ? new TokenUsage(0, DeliveredTokens) : null);
+
+    /// <summary>
+    /// The status an error event stands for when it ended a stream already answered with 200: the model server's own
+    /// (vLLM's in-stream error) or the gateway's (server gone, silent, shutting down); null for a stream that ended well.
+    /// </summary>
+    public int? EndedWithStatus { get; set; }
 
     /// <summary>Receives a copy of the response body as it is read, when the answer is to be cached.</summary>
     public ResponseCapture? Capture { get; set; }
@@ -94,11 +110,13 @@ public sealed class UpstreamExchange(ModelRoute route, InferenceOperation operat
     };
 
     /// <summary>
-    /// What the client is told when the exchange failed before an answer: why a managed model could not be brought
-    /// back (503), or 504 for a deadline and 502 for anything else.
+    /// What the client is told when the exchange failed, as the answer or as the event that ends a stream: why a
+    /// managed model could not be brought back (503), or 504 for a deadline and 502 for anything else.
     /// </summary>
     public OpenAiError FailureError() => Unavailable ?? new OpenAiError(
-        Failure is UpstreamFailure.FirstByteTimeout or UpstreamFailure.RequestTimeout ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status502BadGateway,
+        Failure is UpstreamFailure.FirstByteTimeout or UpstreamFailure.StreamIdleTimeout or UpstreamFailure.RequestTimeout
+            ? StatusCodes.Status504GatewayTimeout
+            : StatusCodes.Status502BadGateway,
         DescribeFailure(), "server_error", null, FailureCode());
 
     public string FailureCode() => Failure switch

@@ -13,8 +13,6 @@ namespace LlmAspire.Gateway.Ledger;
 /// </summary>
 internal sealed class UsageLedgerMiddleware(RequestDelegate next, UsageLedger ledger, GatewayStats stats, TimeProvider timeProvider)
 {
-    private const int ClientClosedRequest = 499;
-
     public async Task InvokeAsync(HttpContext context)
     {
         if (context.GetEndpoint()?.Metadata.GetMetadata<InferenceEndpointMetadata>() is not { } endpoint)
@@ -33,7 +31,7 @@ internal sealed class UsageLedgerMiddleware(RequestDelegate next, UsageLedger le
         finally
         {
             var usage = record.Usage(context);
-            var status = context.RequestAborted.IsCancellationRequested ? ClientClosedRequest : record.Status ?? context.Response.StatusCode;
+            var status = record.Outcome(context);
             stats.Record(status, (usage?.InputTokens ?? 0) + (usage?.OutputTokens ?? 0), record.Cached);
             if (ledger.Enabled)
             {
