@@ -10,6 +10,7 @@ using LlmAspire.Gateway.ModelLifecycle;
 using LlmAspire.Gateway.Models;
 using LlmAspire.Gateway.OpenAi;
 using LlmAspire.Gateway.RateLimiting;
+using LlmAspire.Gateway.Shutdown;
 using LlmAspire.Gateway.Telemetry;
 using LlmAspire.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -28,6 +29,9 @@ public static class GatewayExtensions
         var services = builder.Services;
         services.AddValidatedOptions<GatewayOptions>(GatewayOptions.SectionName);
         services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
+        services.AddSingleton<GatewayShutdown>();
+        services.AddOptions<HostOptions>().Configure<IOptions<GatewayOptions>>((host, gateway) =>
+            host.ShutdownTimeout = gateway.Value.ShutdownGracePeriod + GatewayShutdown.LedgerMargin);
 
         services.AddErrorResponses((status, message, code) => OpenAiError.Of(status, message, code).ToJson());
         services.TryAddSingleton(TimeProvider.System);

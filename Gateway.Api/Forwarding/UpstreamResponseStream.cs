@@ -4,7 +4,7 @@ namespace LlmAspire.Gateway.Forwarding;
 
 /// <summary>
 /// The model server's response body as the gateway reads it. It enforces the first-byte, idle-gap and overall
-/// deadlines on every read, records the first byte and the reported token usage, and — for server-sent event
+/// deadlines (and the end of the shutdown grace period) on every read, records the first byte and the reported token usage, and — for server-sent event
 /// streams — hands out whole events only, so that when the server fails mid-stream the client receives an error
 /// event and a clean end of stream instead of a cut connection or half an event.
 /// </summary>
@@ -141,7 +141,7 @@ internal sealed class UpstreamResponseStream : Stream
         if (linked is null || linkedFor != cancellationToken)
         {
             linked?.Dispose();
-            linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+            linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token, exchange.ShutdownGraceOver);
             linkedFor = cancellationToken;
         }
 
@@ -149,7 +149,8 @@ internal sealed class UpstreamResponseStream : Stream
         {
             return await inner.ReadAsync(buffer, linked.Token);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && deadline.IsCancellationRequested)
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested
+            && (deadline.IsCancellationRequested || exchange.ShutdownGraceOver.IsCancellationRequested))
         {
             return Fail(exchange.ClassifyTimeout());
         }
