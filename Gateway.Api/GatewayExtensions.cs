@@ -40,6 +40,7 @@ public static class GatewayExtensions
         builder.AddModelLifecycle();
         services.AddSingleton<AdmissionQueues>();
         services.AddSingleton<UpstreamHttpClient>();
+        services.AddSingleton<UpstreamTransformer>();
         services.AddSingleton<StartedStreamForwarder>();
         services.AddSingleton<InferenceProxy>();
 

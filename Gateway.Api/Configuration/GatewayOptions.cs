@@ -98,4 +98,10 @@ public sealed class UpstreamPoolOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
     public TimeSpan PooledConnectionIdleTimeout { get; set; } = TimeSpan.FromSeconds(4);
+
+    /// <summary>
+    /// Client request headers forwarded to model servers besides <c>Accept</c>, <c>Content-Type</c> and the trace
+    /// context (a server's own extensions, e.g. vLLM's <c>X-Request-Id</c>); every other client header stays at the gateway.
+    /// </summary>
+    public List<string> ForwardedRequestHeaders { get; set; } = [];
 }

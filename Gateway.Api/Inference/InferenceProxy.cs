@@ -29,6 +29,7 @@ internal sealed partial class InferenceProxy(
     InferenceCache cache,
     IHttpForwarder forwarder,
     UpstreamHttpClient upstream,
+    UpstreamTransformer transformer,
     StartedStreamForwarder startedStreams,
     GatewayMetrics metrics,
     GatewayShutdown shutdown,
@@ -161,7 +162,7 @@ internal sealed partial class InferenceProxy(
             VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
         };
 
-        var error = await forwarder.SendAsync(context, route.DestinationPrefix, upstream.Invoker, config, UpstreamTransformer.Instance);
+        var error = await forwarder.SendAsync(context, route.DestinationPrefix, upstream.Invoker, config, transformer);
         if (error != ForwarderError.None && !context.RequestAborted.IsCancellationRequested)
         {
             await ReportForwardingErrorAsync(context, exchange, error);
