@@ -5,8 +5,8 @@ namespace LlmAspire.Gateway.Ledger;
 public static class LedgerExtensions
 {
     /// <summary>
-    /// Registers the usage ledger (the in-process queue, the spool and the background writer) and the live figures of
-    /// <c>/admin/stats</c>, which the ledger's middleware feeds.
+    /// Registers the usage ledger (the in-process queue, the spool, the background writer and its health check) and the
+    /// live figures of <c>/admin/stats</c>, which the ledger's middleware feeds.
     /// </summary>
     public static IHostApplicationBuilder AddUsageLedger(this IHostApplicationBuilder builder)
     {
@@ -15,6 +15,7 @@ public static class LedgerExtensions
         builder.Services.AddSingleton<LedgerStore>();
         builder.Services.AddSingleton<UsageLedger>();
         builder.Services.AddHostedService<LedgerWriter>();
+        builder.Services.AddHealthChecks().AddCheck<LedgerHealthCheck>("ledger");
         return builder;
     }
 

@@ -104,6 +104,12 @@ public sealed partial class UsageLedger
         }
     }
 
+    /// <summary>Why rows are not reaching PostgreSQL right now, or null when they are (or the ledger is off).</summary>
+    public string? Backlog => !Enabled ? null
+        : Volatile.Read(ref spoolFailing) == 1 ? "the spool's disk cannot be written; rows wait in memory"
+        : Spool.SegmentCount is > 0 and var segments ? $"{segments} spool segment(s) wait for PostgreSQL"
+        : null;
+
     internal void Written(int rows) => written.Add(rows);
 
     internal void Lost(int rows) => lost.Add(rows);

@@ -2,6 +2,8 @@ using System.Net;
 using LlmAspire.Gateway.Ledger;
 using LlmAspire.Gateway.Tests.Infrastructure;
 using LlmAspire.ModelManager.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using static LlmAspire.Gateway.Tests.Infrastructure.LedgerTable;
 using static LlmAspire.Gateway.Tests.Infrastructure.OpenAiRequests;
 using static LlmAspire.Gateway.Tests.Infrastructure.StorageServers;
@@ -68,6 +70,7 @@ public sealed class LedgerHardeningTests(StorageServers servers) : IAsyncLifetim
         await SendAsync(gateway, WithKey(Chat("poison"), key), HttpStatusCode.NotFound);
         await SendAsync(gateway, WithKey(Chat("m"), key), HttpStatusCode.OK);
         await Eventually.HoldsAsync(() => Directory.EnumerateFiles(spool, "*.jsonl").Any(), "rows are spooled");
+        Assert.Equal(HealthStatus.Degraded, await LedgerHealthAsync(gateway));
         await postgres.RestartAsync();
 
         await WaitForRowsAsync(database, 3);
@@ -75,7 +78,12 @@ public sealed class LedgerHardeningTests(StorageServers servers) : IAsyncLifetim
         Assert.Equal(2, Directory.EnumerateFiles(Quarantine, "*.json").Count());
         Assert.Equal(2, metrics.Sum("llmaspire.ledger.rows.quarantined"));
         Assert.All(Directory.EnumerateFiles(Quarantine, "*.json"), file => Assert.Contains("no_poison", File.ReadAllText(file), StringComparison.Ordinal));
+        Assert.Equal(HealthStatus.Healthy, await LedgerHealthAsync(gateway));
     }
+
+    /// <summary>The ledger's own entry of <c>/health</c> (other checks there may be unhealthy while PostgreSQL is down).</summary>
+    private static async Task<HealthStatus> LedgerHealthAsync(GatewayServer gateway) =>
+        (await gateway.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync(check => check.Name == "ledger", Token)).Status;
 
     private Task<GatewayServer> StartGatewayAsync(string database) =>
         GatewayServer.StartAsync(GatewayServer.ModelSettings("m", simulator.BaseAddress).Concat(GatewaySettings(database, null, spool)));
