@@ -29,8 +29,8 @@ public readonly record struct CacheRequest(string Key, bool Deterministic)
     /// <summary>
     /// Reads <paramref name="body"/> (already validated as one JSON object by the gateway) and computes its key within
     /// <paramref name="scope"/> (a tenant, or a shared scope for models configured as shared). False when the body has
-    /// no canonical form — text that is not valid UTF-8 or holds an unpaired surrogate escape (JavaScript cutting an
-    /// emoji in half), a member given twice — so the request is not cached; the model server may still take it.
+    /// no canonical form — a string whose escapes do not decode to text, as an unpaired surrogate escape (JavaScript
+    /// cutting an emoji in half) — so the request is not cached; the model server may still take it.
     /// </summary>
     public static bool TryCreate(ReadOnlySpan<byte> body, CompletionKind kind, string scope, out CacheRequest request)
     {
@@ -57,7 +57,7 @@ public readonly record struct CacheRequest(string Key, bool Deterministic)
         }
         catch (Exception exception) when (exception is InvalidOperationException or ArgumentException)
         {
-            // Thrown while unescaping text that has no UTF-16 form, or writing an object with a member given twice.
+            // Thrown while unescaping a string that has no UTF-16 form.
             return false;
         }
 
