@@ -30,8 +30,7 @@ public static class GatewayExtensions
         services.AddValidatedOptions<GatewayOptions>(GatewayOptions.SectionName);
         services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
         services.AddSingleton<GatewayShutdown>();
-        services.AddOptions<HostOptions>().Configure<IOptions<GatewayOptions>>((host, gateway) =>
-            host.ShutdownTimeout = gateway.Value.ShutdownGracePeriod + GatewayShutdown.LedgerMargin);
+        services.AddOptions<HostOptions>().Configure<IConfiguration>((host, configuration) => host.ShutdownTimeout = GatewayShutdown.HostTimeout(configuration));
 
         services.AddErrorResponses((status, message, code) => OpenAiError.Of(status, message, code).ToJson());
         services.TryAddSingleton(TimeProvider.System);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using LlmAspire.Gateway.Configuration;
 using LlmAspire.Gateway.OpenAi;
 using Microsoft.Extensions.Options;
@@ -29,6 +30,16 @@ internal sealed class GatewayShutdown : IDisposable
         var grace = options.Value.ShutdownGracePeriod;
         stopping = lifetime.ApplicationStopping.Register(() => graceOver.CancelAfter(grace));
     }
+
+    /// <summary>
+    /// The host's shutdown timeout: the grace period plus <see cref="LedgerMargin"/>. Read from configuration as it is,
+    /// since the host takes it when it is built; a malformed value is reported by the validation of the options
+    /// when the host starts, and until then the default stands in for it.
+    /// </summary>
+    public static TimeSpan HostTimeout(IConfiguration configuration) =>
+        (TimeSpan.TryParse(configuration[$"{GatewayOptions.SectionName}:{nameof(GatewayOptions.ShutdownGracePeriod)}"], CultureInfo.InvariantCulture, out var grace)
+            ? grace
+            : new GatewayOptions().ShutdownGracePeriod) + LedgerMargin;
 
     /// <summary>Fires when the grace period after the stopping signal is over.</summary>
     public CancellationToken GraceOver => graceOver.Token;
