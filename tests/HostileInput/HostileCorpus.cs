@@ -157,10 +157,11 @@ public static class HostileCorpus
         Raw("UTF-8 beyond U+10FFFF", [.. "\""u8, 0xF4, 0x90, 0x80, 0x80, .. "\""u8]);
         Raw("raw NUL byte in string", [.. "\"a"u8, 0x00, .. "b\""u8]);
 
-        // Numbers: valid JSON that overflows or underflows every machine type, and invalid JSON numbers.
+        // Numbers: valid JSON at the very limits of machine types, beyond them, and invalid JSON numbers.
         foreach (var number in new[]
         {
             "1e400", "-1e400", "1e-400", "4e9999999999", "123456789012345678901234567890", "-9223372036854775809", "2147483648",
+            "2147483647", "9223372036854775807", "1e308", "1.7976931348623157e308", "5e-324",
             "-0", "0e0", "1E+2", "-1", "0.5", new string('9', 5_000), "1." + new string('0', 5_000) + "1",
         })
         {

@@ -37,7 +37,7 @@ public sealed class HostileInputTests : IAsyncLifetime
     public async Task No_activity_report_gets_a_5xx_and_every_error_has_the_documented_shape()
     {
         var failures = new List<string>();
-        var bodies = HostileCorpus.For("""{"replica":"gateway-1","models":{"alpha":{"inFlight":1,"idleSeconds":0}}}""",
+        var bodies = HostileCorpus.For("""{"replica":"gateway-1","models":{"alpha":{"inFlight":0,"idleSeconds":12.5}}}""",
             "replica", "models", "models.alpha", "models.alpha.inFlight", "models.alpha.idleSeconds").ToList();
         foreach (var body in bodies)
         {
