@@ -1,38 +1,43 @@
-using LlmAspire.AppHost.Platform;
-using LlmAspire.Hosting;
-using LlmAspire.Hosting.ApplicationModel;
+using LlmAspire.AppHost;
+using LlmAspire.AppHost.Gateway;
+using LlmAspire.AppHost.Models;
+using LlmAspire.AppHost.Servers;
 
-var builder = DistributedApplication.CreateBuilder(args);
+var builder = DistributedApplication.CreateBuilder(new DistributedApplicationOptions { Args = args, DashboardApplicationName = "LlmAspire" });
 
-// Generated once per machine and kept in user secrets, outside the repository.
-var adminKey = builder.AddParameter("admin-key", new GenerateParameterDefault(MinLength: 40));
-var modelManagerToken = builder.AddParameter("modelmanager-token", new GenerateParameterDefault(MinLength: 40));
+// Generated on first run and kept in the AppHost's user secrets, outside the repository.
+var adminKey = builder.AddParameter("admin-key", new GenerateParameterDefault { MinLength = 40, Special = false }, secret: true, persist: true);
+var modelManagerToken = builder.AddParameter("modelmanager-token", new GenerateParameterDefault { MinLength = 40, Special = false }, secret: true, persist: true);
 
-var cache = builder.AddRedis("cache");
-var gatewayDb = builder.AddPostgres("postgres").AddDatabase("gatewaydb");
+// Aspire's containers where they can run; the machine's own redis-server and PostgreSQL where they cannot.
+var servers = PlatformServers.Choose(builder);
+var cache = servers.AddRedis("cache");
+var gatewayDb = servers.AddPostgresDatabase("postgres", "gatewaydb");
 
-var modelManager = builder.AddProject<Projects.ModelManager>("modelmanager")
-    .WithEnvironment("ModelManager__ApiToken", modelManagerToken)
-    .WithEnvironment("ModelManager__StopModelsOnShutdown", "true")
-    // Machines without a GPU serve a simulated model; add vLLM entries with ModelManager__Models__<id>__… settings.
-    .WithSimulatedModel<Projects.VllmSimulator>(SimulatedModels.DefaultModel)
+const string model = "simulated-llama";
+var modelManager = builder.AddModelManager<Projects.ModelManager>("modelmanager", modelManagerToken)
     .WithReference(gatewayDb)
     .WaitFor(gatewayDb)
-    .WithHttpHealthCheck("/health");
+    // Its model servers' state files, so that a restarted ModelManager adopts them.
+    .WithEnvironmentWhenRunning("ModelManager__Process__StateDirectory", servers.DataPath("modelmanager"))
+    // Machines without a GPU serve a simulated model; add vLLM models with WithModel(id, settings).
+    .WithSimulatedModel(model);
 
-var gateway = builder.AddProject<Projects.Gateway_Api>("gateway")
+builder.AddProject<Projects.Gateway_Api>("gateway")
+    .WithHttpEndpoint()
     .WithExternalHttpEndpoints()
     .WithReference(cache)
     .WithReference(gatewayDb)
     .WithReference(modelManager)
-    .WithEnvironment("Gateway__Auth__AdminKey", adminKey)
-    .WithEnvironment("Gateway__ModelManager__ApiToken", modelManagerToken)
     .WaitFor(cache)
     .WaitFor(gatewayDb)
     .WaitFor(modelManager)
+    .WithEnvironment("Gateway__Auth__AdminKey", adminKey)
+    .WithEnvironment("Gateway__ModelManager__ApiToken", modelManagerToken)
+    // Usage rows waiting for PostgreSQL: this platform's own, never replayed into another one's database.
+    .WithEnvironmentWhenRunning("Gateway__Ledger__SpoolDirectory", servers.DataPath("gateway-ledger-spool"))
     .WithHttpHealthCheck("/health")
-    .WithDeveloperWelcome(adminKey, SimulatedModels.DefaultModel);
-
-builder.AddDashboard<Projects.Dashboard>("dashboard", modelManager, modelManagerToken, gateway, adminKey);
+    .WithCreateApiKeyCommand(adminKey)
+    .WithDeveloperWelcome(adminKey, servers.DataPath("developer-api-key"), model);
 
 builder.Build().Run();

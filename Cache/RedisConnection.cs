@@ -1,69 +1,45 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
+using StackExchange.Redis.Configuration;
 
 namespace LlmAspire.Cache;
 
 /// <summary>
 /// The gateway's one Redis connection (<c>ConnectionStrings:cache</c>), shared by the response cache and the rate
-/// limiter. Redis is an accelerator, never a dependency: every call goes through <see cref="TryAsync{T}"/>, which
-/// answers "unavailable" at once while Redis is down (commands are not queued behind a dead connection), logs a
-/// warning when Redis goes away and a note when it returns, and counts what was skipped. The multiplexer reconnects
-/// by itself, so caching and shared limits resume without anyone intervening.
+/// limiter: the <see cref="IConnectionMultiplexer"/> that Aspire's Redis client integration registers. Redis is an
+/// accelerator, never a dependency: every call goes through <see cref="TryAsync{T}"/>, which answers "unavailable" at
+/// once while Redis is down (commands are not queued behind a dead connection), logs a warning when Redis goes away
+/// and a note when it returns, and counts what was skipped. The multiplexer reconnects by itself, so caching and
+/// shared limits resume without anyone intervening.
 /// </summary>
-public sealed partial class RedisConnection : IHostedService, IAsyncDisposable
+public sealed partial class RedisConnection
 {
     public const string ConnectionStringName = "cache";
 
-    private readonly string? connectionString;
+    /// <summary>The name of Aspire's Redis health check, kept for the one registered in its place.</summary>
+    public const string HealthCheckName = "StackExchange.Redis";
+
+    private readonly IConnectionMultiplexer? multiplexer;
     private readonly CacheMetrics metrics;
     private readonly ILogger<RedisConnection> logger;
-    private ConnectionMultiplexer? multiplexer;
     private int down;
 
-    public RedisConnection(IConfiguration configuration, CacheMetrics metrics, ILogger<RedisConnection> logger)
+    /// <param name="multiplexer">Registered only when Redis is configured; connecting waits at most the connect timeout.</param>
+    public RedisConnection(CacheMetrics metrics, ILogger<RedisConnection> logger, IConnectionMultiplexer? multiplexer = null)
     {
-        connectionString = configuration.GetConnectionString(ConnectionStringName);
+        this.multiplexer = multiplexer;
         this.metrics = metrics;
         this.logger = logger;
         metrics.ObserveRedis(() => IsAvailable);
-    }
-
-    /// <summary>False when no Redis is configured: the features that need it are off, and nothing is reported as failing.</summary>
-    public bool IsConfigured => !string.IsNullOrWhiteSpace(connectionString);
-
-    public bool IsAvailable => multiplexer is { IsConnected: true } && Volatile.Read(ref down) == 0;
-
-    public async Task StartAsync(CancellationToken cancellationToken)
-    {
-        if (!IsConfigured)
+        if (multiplexer is null)
         {
             return;
         }
 
-        var options = ConfigurationOptions.Parse(connectionString!);
-        // Start even when Redis is not there yet, and keep trying in the background.
-        options.AbortOnConnectFail = false;
-        // While disconnected, fail commands immediately instead of holding requests until a timeout.
-        options.BacklogPolicy = BacklogPolicy.FailFast;
-        options.ReconnectRetryPolicy = new LinearRetry(1_000);
-        // Replies are read on the thread pool instead of the library's dedicated socket threads: one thread handoff
-        // less per command, which took a cache hit from about 120 to 85 µs p50 on two cores (eng/bench.sh). The
-        // gateway never blocks pool threads, so the starvation the dedicated threads guard against does not arise.
-        options.SocketManager = SocketManager.ThreadPool;
-        if (!connectionString!.Contains("connectTimeout", StringComparison.OrdinalIgnoreCase))
-        {
-            options.ConnectTimeout = 2_000;
-        }
-
-        if (!connectionString.Contains("asyncTimeout", StringComparison.OrdinalIgnoreCase))
-        {
-            // A hung Redis should cost a request one second at most; a healthy one answers in well under a millisecond.
-            options.AsyncTimeout = 1_000;
-        }
-
-        multiplexer = await ConnectionMultiplexer.ConnectAsync(options);
         multiplexer.ConnectionFailed += (_, args) => MarkDown(args.Exception);
         multiplexer.ConnectionRestored += (_, _) => MarkUp();
         if (!multiplexer.IsConnected)
@@ -72,7 +48,50 @@ public sealed partial class RedisConnection : IHostedService, IAsyncDisposable
         }
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>False when no Redis is configured: the features that need it are off, and nothing is reported as failing.</summary>
+    public bool IsConfigured => multiplexer is not null;
+
+    public bool IsAvailable => multiplexer is { IsConnected: true } && Volatile.Read(ref down) == 0;
+
+    /// <summary>
+    /// Registers the connection; with <c>ConnectionStrings:cache</c> also Aspire's Redis client (settings under
+    /// <c>Aspire:StackExchange:Redis</c>) with fail-fast defaults, and a health check that reports a Redis outage as
+    /// Degraded: the gateway serves on without Redis. Without the connection string nothing talks to Redis.
+    /// </summary>
+    internal static void Register(IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<RedisConnection>();
+        if (string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString(ConnectionStringName)))
+        {
+            return;
+        }
+
+        var healthCheck = true;
+        builder.AddRedisClient(
+            ConnectionStringName,
+            settings =>
+            {
+                healthCheck = !settings.DisableHealthChecks;
+                settings.DisableHealthChecks = true;
+                // Profiling every command for spans nobody receives would slow every cache hit.
+                settings.DisableTracing |= !builder.ExportsTelemetry();
+            },
+            options =>
+            {
+                // Defaults only: a value in the connection string or in Aspire:StackExchange:Redis:ConfigurationOptions wins.
+                options.Defaults = new FailFastDefaults();
+                // Replies are read on the thread pool instead of the library's dedicated socket threads: one thread
+                // handoff less per command, which took a cache hit from about 120 to 85 µs p50 on two cores
+                // (eng/bench.sh). The gateway never blocks pool threads, so the starvation the dedicated threads guard
+                // against does not arise.
+                options.SocketManager = SocketManager.ThreadPool;
+            });
+        if (healthCheck)
+        {
+            builder.Services.AddHealthChecks().AddRedis(
+                services => services.GetRequiredService<IConnectionMultiplexer>(), HealthCheckName, HealthStatus.Degraded, timeout: TimeSpan.FromSeconds(5));
+        }
+    }
 
     /// <summary>
     /// Runs <paramref name="call"/> against Redis, or reports that it could not: <c>Ok</c> is false when Redis is not
@@ -107,14 +126,6 @@ public sealed partial class RedisConnection : IHostedService, IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (multiplexer is not null)
-        {
-            await multiplexer.DisposeAsync();
-        }
-    }
-
     private void MarkDown(Exception? exception)
     {
         if (Interlocked.Exchange(ref down, 1) == 0)
@@ -136,4 +147,23 @@ public sealed partial class RedisConnection : IHostedService, IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Redis is reachable again; caching and shared rate limits resume")]
     private static partial void LogRestored(ILogger logger);
+
+    /// <summary>
+    /// Start even when Redis is not there yet and keep trying in the background; while disconnected, fail commands at
+    /// once instead of holding requests until a timeout; a hung Redis costs a request one second at most (a healthy
+    /// one answers in well under a millisecond).
+    /// </summary>
+    private sealed class FailFastDefaults : DefaultOptionsProvider
+    {
+        public override bool AbortOnConnectFail => false;
+
+        public override BacklogPolicy BacklogPolicy => BacklogPolicy.FailFast;
+
+        public override TimeSpan? ConnectTimeout => TimeSpan.FromSeconds(2);
+
+        // The async timeout follows the sync one unless it is set itself.
+        public override TimeSpan SyncTimeout => TimeSpan.FromSeconds(1);
+
+        public override IReconnectRetryPolicy ReconnectRetryPolicy => new LinearRetry(1_000);
+    }
 }

@@ -47,7 +47,7 @@ public static class GatewayExtensions
         builder.AddApiKeys();
         builder.AddKeyRateLimits();
         builder.AddUsageLedger();
-        services.AddResponseCache();
+        builder.AddResponseCache();
         services.AddSingleton<InferenceCache>();
         return builder;
     }

@@ -6,27 +6,19 @@ namespace LlmAspire.Storage;
 /// <summary>
 /// The platform's PostgreSQL database, named <c>gatewaydb</c> after the Aspire resource
 /// (<c>ConnectionStrings:gatewaydb</c>): API keys and the usage ledger (Gateway.Api), model lifecycle events
-/// (ModelManager). Absent configuration means no database; each service says what it does without one.
+/// (ModelManager). The data source is the one Aspire's Npgsql client integration registers. Absent configuration
+/// means no database; each service says what it does without one.
 /// </summary>
-public sealed class GatewayDatabase : IAsyncDisposable
+public sealed class GatewayDatabase(IConfiguration configuration, NpgsqlDataSource? dataSource = null)
 {
     public const string ConnectionStringName = "gatewaydb";
 
-    private readonly NpgsqlDataSource? dataSource;
+    /// <summary>The name of Aspire's PostgreSQL health check, kept for the one registered in its place.</summary>
+    public const string HealthCheckName = "PostgreSql";
 
-    public GatewayDatabase(IConfiguration configuration)
-    {
-        ConnectionString = configuration.GetConnectionString(ConnectionStringName);
-        IsConfigured = IsConfiguredIn(configuration);
-        if (IsConfigured)
-        {
-            dataSource = NpgsqlDataSource.Create(ConnectionString!);
-        }
-    }
+    public string? ConnectionString { get; } = configuration.GetConnectionString(ConnectionStringName);
 
-    public string? ConnectionString { get; }
-
-    public bool IsConfigured { get; }
+    public bool IsConfigured => dataSource is not null;
 
     /// <summary>Whether <paramref name="configuration"/> names a database: services register what needs one only then.</summary>
     public static bool IsConfiguredIn(IConfiguration configuration) => !string.IsNullOrWhiteSpace(configuration.GetConnectionString(ConnectionStringName));
@@ -46,12 +38,4 @@ public sealed class GatewayDatabase : IAsyncDisposable
         TimeoutException or System.Net.Sockets.SocketException => true,
         _ => false,
     };
-
-    public async ValueTask DisposeAsync()
-    {
-        if (dataSource is not null)
-        {
-            await dataSource.DisposeAsync();
-        }
-    }
 }

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using LlmAspire.Gateway.Admission;
 using LlmAspire.Gateway.Authentication;
 using LlmAspire.Gateway.Ledger;
 using LlmAspire.Gateway.OpenAi;
@@ -11,8 +10,8 @@ namespace LlmAspire.Gateway.Admin;
 
 /// <summary>
 /// The admin API (docs/admin-api.md): <c>/admin/keys</c> to create, list and revoke API keys, <c>/admin/usage</c> for
-/// ledger totals per day, key and model, <c>/admin/stats</c> for this replica's live request figures. JSON in
-/// snake_case like the OpenAI API; errors in OpenAI's shape.
+/// ledger totals per day, key and model. JSON in snake_case like the OpenAI API; errors in OpenAI's shape. Live
+/// figures are the gateway's OpenTelemetry metrics.
 /// </summary>
 public static partial class AdminEndpoints
 {
@@ -25,16 +24,11 @@ public static partial class AdminEndpoints
 
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder endpoints)
     {
-        var admin = endpoints.MapGroup("/admin").AddEndpointFilter<AdminKeyFilter>();
-        // Live figures come from memory: they answer without PostgreSQL, unlike keys and usage.
-        admin.MapGet("/stats", (HttpContext context, GatewayStats stats, AdmissionQueues admission) => WriteAsync(context, StatusCodes.Status200OK,
-            stats.Snapshot() with { Models = admission.All.ToDictionary(queue => queue.Model, queue => new ModelAdmission(queue.InFlight, queue.Queued)) }));
-
-        var stored = admin.MapGroup("").AddEndpointFilter<AdminStorageFilter>();
-        stored.MapPost("/keys", CreateKeyAsync);
-        stored.MapGet("/keys", ListKeysAsync);
-        stored.MapDelete("/keys/{id}", RevokeKeyAsync);
-        stored.MapGet("/usage", UsageAsync);
+        var admin = endpoints.MapGroup("/admin").AddEndpointFilter<AdminKeyFilter>().AddEndpointFilter<AdminStorageFilter>();
+        admin.MapPost("/keys", CreateKeyAsync);
+        admin.MapGet("/keys", ListKeysAsync);
+        admin.MapDelete("/keys/{id}", RevokeKeyAsync);
+        admin.MapGet("/usage", UsageAsync);
         return endpoints;
     }
 

@@ -37,8 +37,8 @@ internal sealed class AdminKeyFilter(IOptions<AuthOptions> options) : IEndpointF
 }
 
 /// <summary>
-/// Answers 503 for the admin calls that read or write PostgreSQL (keys, usage) when no database is configured, and
-/// when it cannot be reached (with <c>Retry-After</c>): an outage is not a fault of the gateway's.
+/// Answers 503 for the admin calls (all of which read or write PostgreSQL) when no database is configured, and when
+/// it cannot be reached (with <c>Retry-After</c>): an outage is not a fault of the gateway's.
 /// </summary>
 internal sealed partial class AdminStorageFilter(GatewayDatabase database, ILogger<AdminStorageFilter> logger) : IEndpointFilter
 {

@@ -13,8 +13,9 @@ public enum AdmissionResult
 
 /// <summary>
 /// One model's admission queue: at most <see cref="ModelOptions.MaxConcurrent"/> requests forwarded at once and at
-/// most <see cref="ModelOptions.MaxQueue"/> waiting, oldest first. In-flight and queued counts are read from the
-/// limiter, never kept beside it, so cancellation cannot make them drift.
+/// most <see cref="ModelOptions.MaxQueue"/> waiting, oldest first. Slots held and requests waiting for one are read
+/// from the limiter, never kept beside it, so cancellation cannot make them drift; the one count kept here, slots
+/// whose request waits for its model to load, is taken back by the slot itself however the request ends.
 /// </summary>
 public sealed class AdmissionQueue : IDisposable
 {
@@ -23,8 +24,13 @@ public sealed class AdmissionQueue : IDisposable
     private readonly TimeSpan queueTimeout;
     private readonly Action? busyChanged;
 
-    // Slots held, only to notice the 0 → 1 and 1 → 0 steps; the counts that are reported come from the limiter.
+    // Slots held and requests waiting for one, only to notice the 0 → 1 and 1 → 0 steps; the counts that are
+    // reported come from the limiter.
     private int held;
+    private int waiting;
+
+    // Slots held by requests whose model is still loading: they count as queued, not in flight.
+    private int loading;
     private long lastEndedTimestamp;
 
     // Recent service time per request (exponentially weighted), for Retry-After estimates.
@@ -50,18 +56,32 @@ public sealed class AdmissionQueue : IDisposable
 
     public int MaxConcurrent { get; }
 
-    public long InFlight => MaxConcurrent - (limiter.GetStatistics()?.CurrentAvailablePermits ?? MaxConcurrent);
+    /// <summary>Requests forwarded to the model server: holding a slot, their model ready.</summary>
+    public long InFlight
+    {
+        get
+        {
+            // Slots first: a loading slot is freed before its mark is taken back, so a release never shows it in
+            // flight. (Between a slot being granted and marked it does, for a few instructions; the next report mends it.)
+            var slots = MaxConcurrent - (limiter.GetStatistics()?.CurrentAvailablePermits ?? MaxConcurrent);
+            return Math.Max(0, slots - Volatile.Read(ref loading));
+        }
+    }
 
-    public long Queued => limiter.GetStatistics()?.CurrentQueuedCount ?? 0;
+    /// <summary>Requests waiting: for a slot, or holding one while their model loads.</summary>
+    public long Queued => WaitingForSlot + Volatile.Read(ref loading);
+
+    private long WaitingForSlot => limiter.GetStatistics()?.CurrentQueuedCount ?? 0;
 
     /// <summary>Time since a request of this model last ended (or since the queue was created), whatever is in flight now.</summary>
     public TimeSpan SinceLastEnded => timeProvider.GetElapsedTime(Volatile.Read(ref lastEndedTimestamp));
 
     /// <summary>
     /// Waits for a slot until one frees up, the queue timeout passes, or <paramref name="requestAborted"/> fires (then
-    /// it throws). A slot must be disposed: that is what frees it, whatever way the request ends.
+    /// it throws). A slot must be disposed: that is what frees it, whatever way the request ends. With
+    /// <paramref name="modelLoading"/> the request counts as queued until <see cref="AdmissionSlot.ModelReady"/>.
     /// </summary>
-    public async ValueTask<(AdmissionResult Result, AdmissionSlot? Slot)> EnterAsync(CancellationToken requestAborted)
+    public async ValueTask<(AdmissionResult Result, AdmissionSlot? Slot)> EnterAsync(CancellationToken requestAborted, bool modelLoading = false)
     {
         var lease = limiter.AttemptAcquire();
         if (!lease.IsAcquired)
@@ -69,6 +89,7 @@ public sealed class AdmissionQueue : IDisposable
             lease.Dispose();
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(requestAborted);
             timeout.CancelAfter(queueTimeout);
+            Step(ref waiting, +1);
             try
             {
                 lease = await limiter.AcquireAsync(1, timeout.Token);
@@ -76,6 +97,10 @@ public sealed class AdmissionQueue : IDisposable
             catch (OperationCanceledException) when (!requestAborted.IsCancellationRequested)
             {
                 return (AdmissionResult.QueueTimeout, null);
+            }
+            finally
+            {
+                Step(ref waiting, -1);
             }
 
             if (!lease.IsAcquired)
@@ -85,32 +110,47 @@ public sealed class AdmissionQueue : IDisposable
             }
         }
 
-        if (Interlocked.Increment(ref held) == 1)
+        if (modelLoading)
         {
-            busyChanged?.Invoke();
+            Step(ref loading, +1);
         }
 
-        return (AdmissionResult.Admitted, new AdmissionSlot(this, lease, timeProvider.GetTimestamp()));
+        Step(ref held, +1);
+        return (AdmissionResult.Admitted, new AdmissionSlot(this, lease, timeProvider.GetTimestamp(), modelLoading));
     }
 
     /// <summary>How long until a slot is likely free for one more request, from recent service times.</summary>
     public TimeSpan EstimateRetryAfter()
     {
-        var waves = (Queued + MaxConcurrent) / (double)MaxConcurrent;
+        var waves = (WaitingForSlot + MaxConcurrent) / (double)MaxConcurrent;
         var estimate = TimeSpan.FromTicks((long)(Interlocked.Read(ref averageServiceTicks) * waves));
         return estimate < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : estimate > TimeSpan.FromMinutes(1) ? TimeSpan.FromMinutes(1) : estimate;
     }
 
     public void Dispose() => limiter.Dispose();
 
-    internal void Release(RateLimitLease lease, long admittedAt)
+    internal void ModelReady() => Step(ref loading, -1);
+
+    /// <summary>Moves one count and raises <c>busyChanged</c> when it goes from 0 to 1 or back.</summary>
+    private void Step(ref int count, int by)
+    {
+        var now = Interlocked.Add(ref count, by);
+        if (now == 0 || (now == 1 && by > 0))
+        {
+            busyChanged?.Invoke();
+        }
+    }
+
+    internal void Release(RateLimitLease lease, long admittedAt, bool stillLoading)
     {
         lease.Dispose();
         var now = timeProvider.GetTimestamp();
         Volatile.Write(ref lastEndedTimestamp, now);
-        if (Interlocked.Decrement(ref held) == 0)
+        Step(ref held, -1);
+        if (stillLoading)
         {
-            busyChanged?.Invoke();
+            // After the slot is free, so that InFlight never sees the slot without its loading mark.
+            ModelReady();
         }
 
         var served = timeProvider.GetElapsedTime(admittedAt, now).Ticks;
@@ -121,15 +161,25 @@ public sealed class AdmissionQueue : IDisposable
 }
 
 /// <summary>A held admission slot; disposing it frees the slot exactly once.</summary>
-public sealed class AdmissionSlot(AdmissionQueue queue, RateLimitLease lease, long admittedAt) : IDisposable
+public sealed class AdmissionSlot(AdmissionQueue queue, RateLimitLease lease, long admittedAt, bool modelLoading) : IDisposable
 {
     private int released;
+    private int loading = modelLoading ? 1 : 0;
+
+    /// <summary>The model has loaded: the request now counts as in flight instead of queued.</summary>
+    public void ModelReady()
+    {
+        if (Interlocked.Exchange(ref loading, 0) == 1)
+        {
+            queue.ModelReady();
+        }
+    }
 
     public void Dispose()
     {
         if (Interlocked.Exchange(ref released, 1) == 0)
         {
-            queue.Release(lease, admittedAt);
+            queue.Release(lease, admittedAt, Interlocked.Exchange(ref loading, 0) == 1);
         }
     }
 }

@@ -25,7 +25,7 @@ public sealed class AdmissionQueues : IDisposable
         metrics.ObserveAdmission(() => queues.Values.Select(queue => (queue.Model, queue.InFlight, queue.Queued)));
     }
 
-    /// <summary>Raised when a model goes from no request in flight to some, or back.</summary>
+    /// <summary>Raised when a model goes from no request in flight, waiting for a slot or waiting for it to load to some, or back.</summary>
     public event Action? BusyChanged;
 
     public AdmissionQueue this[string model] => queues[model];

@@ -91,7 +91,7 @@ internal sealed partial class InferenceProxy(
         }
 
         var queue = admission.For(model.Id, route?.Options ?? model.Options);
-        var (result, slot) = await queue.EnterAsync(waiting);
+        var (result, slot) = await queue.EnterAsync(waiting, modelLoading: route is null);
         using (slot)
         {
             if (result != AdmissionResult.Admitted)
@@ -100,9 +100,14 @@ internal sealed partial class InferenceProxy(
                 return;
             }
 
-            if (route is null && (route = await ActivateAsync(context, model, request.Stream, waiting)) is null)
+            if (route is null)
             {
-                return;
+                if ((route = await ActivateAsync(context, model, request.Stream, waiting)) is null)
+                {
+                    return;
+                }
+
+                slot!.ModelReady();
             }
 
             metrics.Admitted(route.Id);

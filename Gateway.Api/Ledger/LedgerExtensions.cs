@@ -1,16 +1,10 @@
-using LlmAspire.Gateway.Admin;
-
 namespace LlmAspire.Gateway.Ledger;
 
 public static class LedgerExtensions
 {
-    /// <summary>
-    /// Registers the usage ledger (the in-process queue, the spool, the background writer and its health check) and the
-    /// live figures of <c>/admin/stats</c>, which the ledger's middleware feeds.
-    /// </summary>
+    /// <summary>Registers the usage ledger: the in-process queue, the spool, the background writer and its health check.</summary>
     public static IHostApplicationBuilder AddUsageLedger(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddSingleton<GatewayStats>();
         builder.Services.AddValidatedOptions<LedgerOptions>(LedgerOptions.SectionName);
         builder.Services.AddSingleton<LedgerStore>();
         builder.Services.AddSingleton<UsageLedger>();

@@ -1,7 +1,7 @@
-using LlmAspire.Gateway.Admin;
 using LlmAspire.Gateway.Authentication;
 using LlmAspire.Gateway.Forwarding;
 using LlmAspire.Gateway.Inference;
+using LlmAspire.Gateway.Telemetry;
 using LlmAspire.Storage;
 
 namespace LlmAspire.Gateway.Ledger;
@@ -9,9 +9,9 @@ namespace LlmAspire.Gateway.Ledger;
 /// <summary>
 /// Writes one ledger row for every inference request once it has ended, whatever its outcome: served, cached,
 /// rate-limited, rejected as malformed, failed upstream or abandoned by the client (status 499); and counts it in the
-/// live figures of <c>/admin/stats</c>, which need no database.
+/// gateway's metrics, which need no database.
 /// </summary>
-internal sealed class UsageLedgerMiddleware(RequestDelegate next, UsageLedger ledger, GatewayStats stats, TimeProvider timeProvider)
+internal sealed class UsageLedgerMiddleware(RequestDelegate next, UsageLedger ledger, GatewayMetrics metrics, TimeProvider timeProvider)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -32,7 +32,7 @@ internal sealed class UsageLedgerMiddleware(RequestDelegate next, UsageLedger le
         {
             var usage = record.Usage(context);
             var status = record.Outcome(context);
-            stats.Record(status, (usage?.InputTokens ?? 0) + (usage?.OutputTokens ?? 0), record.Cached);
+            metrics.RequestEnded(record.Model, endpoint.Operation, status, usage, record.Cached);
             if (ledger.Enabled)
             {
                 var caller = context.Features.Get<CallerIdentity>() ?? CallerIdentity.Anonymous;

@@ -6,9 +6,10 @@ using Microsoft.Extensions.Options;
 namespace LlmAspire.Gateway.ModelLifecycle;
 
 /// <summary>
-/// Tells ModelManager what this replica has in flight for each managed model and how long ago its last request
-/// ended: every <c>ActivityReportInterval</c>, and at once when a model's count goes from 0 to more or back, so that a
-/// model that just got a request is not reaped as idle. Each report is the replica's whole picture.
+/// Tells ModelManager what this replica has in flight and queued for each managed model and how long ago its last
+/// request ended: every <c>ActivityReportInterval</c>, and at once when a model's in-flight or queued count goes from
+/// 0 to more or back, so that a model that just got a request is not reaped as idle and the change feed's figures
+/// follow. Each report is the replica's whole picture.
 /// </summary>
 internal sealed partial class ActivityReporter : BackgroundService
 {
@@ -83,7 +84,7 @@ internal sealed partial class ActivityReporter : BackgroundService
             if (routes.TryGetModel(queue.Model, out var model) && model.Managed)
             {
                 var inFlight = (int)queue.InFlight;
-                models[queue.Model] = new ModelActivity(inFlight, inFlight > 0 ? 0 : queue.SinceLastEnded.TotalSeconds);
+                models[queue.Model] = new ModelActivity(inFlight, inFlight > 0 ? 0 : queue.SinceLastEnded.TotalSeconds, (int)queue.Queued);
             }
         }
 

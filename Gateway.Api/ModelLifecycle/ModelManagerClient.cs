@@ -14,10 +14,11 @@ public sealed record ManagedModelSnapshot(string Id, string State, Uri? Endpoint
 /// <summary>ModelManager's whole catalog at one version.</summary>
 public sealed record FleetSnapshot(long Version, IReadOnlyList<ManagedModelSnapshot> Models);
 
-/// <summary>One replica's activity report: in-flight requests and seconds since the last one ended, per model.</summary>
+/// <summary>One replica's activity report: in-flight and queued requests and seconds since the last one ended, per model.</summary>
 public sealed record ActivityReport(string Replica, Dictionary<string, ModelActivity> Models);
 
-public sealed record ModelActivity(int InFlight, double IdleSeconds);
+/// <param name="Queued">Waiting in the model's admission queue or, holding a slot, for the model to load.</param>
+public sealed record ModelActivity(int InFlight, double IdleSeconds, int Queued);
 
 /// <summary>A model could not be made ready; <see cref="Error"/> is what the client is told.</summary>
 public sealed class ModelActivationException(OpenAiError error, TimeSpan? retryAfter) : Exception(error.Message)

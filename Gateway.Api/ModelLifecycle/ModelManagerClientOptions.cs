@@ -32,8 +32,8 @@ public sealed class ModelManagerClientOptions
     public TimeSpan LoadingKeepAliveInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// In-flight counts and idle times are reported this often (and at once when a model's count goes from 0 to more
-    /// or back). Keep it well below ModelManager's <c>ReplicaGracePeriod</c> (30 s).
+    /// In-flight and queued counts and idle times are reported this often (and at once when a model's in-flight or
+    /// queued count goes from 0 to more or back). Keep it well below ModelManager's <c>ReplicaGracePeriod</c> (30 s).
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan ActivityReportInterval { get; set; } = TimeSpan.FromSeconds(5);

@@ -3,16 +3,21 @@ using System.Diagnostics.Metrics;
 using System.Net;
 using LlmAspire.Gateway.Forwarding;
 using LlmAspire.Gateway.Inference;
+using LlmAspire.Gateway.Routing;
 
 namespace LlmAspire.Gateway.Telemetry;
 
 /// <summary>
 /// Gateway metrics and traces. Upstream calls follow the OpenTelemetry GenAI semantic conventions
 /// (<c>gen_ai.client.operation.duration</c>, <c>gen_ai.client.token.usage</c>, <c>gen_ai.server.time_to_first_token</c>);
-/// admission has its own <c>llmaspire.gateway.*</c> instruments.
+/// requests as the gateway answered them (status, cache, tokens served) and admission have their own
+/// <c>llmaspire.gateway.*</c> instruments. These are the gateway's figures on the dashboard's Metrics page.
 /// </summary>
 public sealed class GatewayMetrics
 {
+    /// <summary>The model attribute of a request for a model the gateway does not know: any string a client sends would otherwise become a series.</summary>
+    public const string OtherModel = "_OTHER";
+
     public const string MeterName = "LlmAspire.Gateway";
     public static readonly ActivitySource ActivitySource = new(MeterName);
 
@@ -20,6 +25,9 @@ public sealed class GatewayMetrics
     private static readonly long[] TokenBuckets = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576];
 
     private readonly Meter meter;
+    private readonly IModelRouteTable routes;
+    private readonly Counter<long> requests;
+    private readonly Counter<long> tokens;
     private readonly Counter<long> admitted;
     private readonly Counter<long> rejected;
     private readonly Counter<long> connectionsOpened;
@@ -29,9 +37,14 @@ public sealed class GatewayMetrics
     private readonly Histogram<long> tokenUsage;
     private readonly Histogram<double> activationDuration;
 
-    public GatewayMetrics(IMeterFactory meterFactory)
+    public GatewayMetrics(IMeterFactory meterFactory, IModelRouteTable routes)
     {
         meter = meterFactory.Create(MeterName);
+        this.routes = routes;
+        requests = meter.CreateCounter<long>("llmaspire.gateway.requests", "{request}",
+            "Inference requests the gateway answered, whatever the outcome: by model, operation, status and whether the cache answered.");
+        tokens = meter.CreateCounter<long>("llmaspire.gateway.tokens", "{token}",
+            "Tokens of the answers the gateway served (gen_ai.token.type input or output), including cached answers, which no model spent.");
         admitted = meter.CreateCounter<long>("llmaspire.gateway.requests.admitted", "{request}", "Requests that got a slot in their model's admission queue.");
         rejected = meter.CreateCounter<long>("llmaspire.gateway.requests.rejected", "{request}", "Requests refused by admission (queue_full → 429, queue_timeout → 503).");
         connectionsOpened = meter.CreateCounter<long>("llmaspire.gateway.upstream.connections.opened", "{connection}", "TCP connections opened to model servers.");
@@ -51,9 +64,35 @@ public sealed class GatewayMetrics
     public void ObserveAdmission(Func<IEnumerable<(string Model, long InFlight, long Queued)>> read)
     {
         meter.CreateObservableUpDownCounter("llmaspire.gateway.requests.in_flight",
-            () => read().Select(entry => new Measurement<long>(entry.InFlight, Model(entry.Model))), "{request}", "Requests holding an admission slot.");
+            () => read().Select(entry => new Measurement<long>(entry.InFlight, Model(entry.Model))), "{request}", "Requests forwarded to their model server (holding an admission slot, the model ready).");
         meter.CreateObservableUpDownCounter("llmaspire.gateway.requests.queued",
-            () => read().Select(entry => new Measurement<long>(entry.Queued, Model(entry.Model))), "{request}", "Requests waiting for an admission slot.");
+            () => read().Select(entry => new Measurement<long>(entry.Queued, Model(entry.Model))), "{request}", "Requests waiting for an admission slot, or holding one while their model loads.");
+    }
+
+    /// <summary>Counts one inference request once it has ended, with the tokens of its answer.</summary>
+    public void RequestEnded(string? model, InferenceOperation operation, int status, TokenUsage? usage, bool cached)
+    {
+        // Nothing listens without an OTLP endpoint: then the request path does not even build the attributes.
+        if (!requests.Enabled && !tokens.Enabled)
+        {
+            return;
+        }
+
+        var known = model is not null && routes.TryGetModel(model, out _) ? model : OtherModel;
+        var tags = new TagList
+        {
+            { "gen_ai.request.model", known },
+            { "gen_ai.operation.name", InferenceRequest.OperationName(operation) },
+            { "llmaspire.cached", cached },
+        };
+        var requestTags = tags;
+        requestTags.Add("http.response.status_code", status);
+        requests.Add(1, requestTags);
+        if (usage is { } used)
+        {
+            AddTokens(used.InputTokens, "input", tags);
+            AddTokens(used.OutputTokens, "output", tags);
+        }
     }
 
     public void Admitted(string model) => admitted.Add(1, Model(model));
@@ -125,4 +164,13 @@ public sealed class GatewayMetrics
     }
 
     private static KeyValuePair<string, object?> Model(string model) => new("gen_ai.request.model", model);
+
+    private void AddTokens(long count, string type, TagList tags)
+    {
+        if (count > 0)
+        {
+            tags.Add("gen_ai.token.type", type);
+            tokens.Add(count, tags);
+        }
+    }
 }

@@ -4,6 +4,8 @@ using LlmAspire.ModelManager.Lifecycle;
 namespace LlmAspire.ModelManager.Api;
 
 /// <summary>A model as the API shows it (camelCase JSON).</summary>
+/// <param name="Queued">Requests waiting in the gateways' admission queues for it, or for it to load.</param>
+/// <param name="IdleStopAt">When the idle reaper stops it if nothing arrives; null unless ready with nothing in flight or queued.</param>
 public sealed record ModelView(
     string Id,
     string Runtime,
@@ -11,7 +13,9 @@ public sealed record ModelView(
     Uri? Endpoint,
     string? Instance,
     int InFlight,
+    int Queued,
     DateTimeOffset? LastActivity,
+    DateTimeOffset? IdleStopAt,
     DateTimeOffset? LoadedSince,
     DateTimeOffset StateChangedAt,
     double? LastColdStartSeconds,
@@ -29,7 +33,9 @@ public sealed record ModelView(
         model.Endpoint,
         model.Instance,
         activity.InFlight(model.Id),
+        activity.Queued(model.Id),
         activity.LastActivity(model.Id),
+        model.State == ModelState.Ready && activity.IdleSince(model.Id, model.LoadedSince) is { } idleSince ? idleSince + model.Options.IdleTimeout : null,
         model.LoadedSince,
         model.StateChangedAt,
         model.LastColdStart?.TotalSeconds,

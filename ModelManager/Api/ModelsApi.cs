@@ -131,11 +131,12 @@ public static class ModelsApi
             return ApiError.Result(StatusCodes.Status400BadRequest, "'replica' is required: a name that stays the same across one gateway process's reports.", "invalid_request");
         }
 
-        if (report.Models?.Values.Any(entry => entry is null or { InFlight: < 0 or > ActivityTracker.MaxInFlight }
+        if (report.Models?.Values.Any(entry => entry is null
+                or { InFlight: < 0 or > ActivityTracker.MaxRequests } or { Queued: < 0 or > ActivityTracker.MaxRequests }
                 || entry.IdleSeconds is not (>= 0 and <= ActivityTracker.MaxIdleSeconds)) == true)
         {
             return ApiError.Result(StatusCodes.Status400BadRequest,
-                $"Every model entry needs 'inFlight' from 0 to {ActivityTracker.MaxInFlight} and 'idleSeconds' from 0 to {ActivityTracker.MaxIdleSeconds}.",
+                $"Every model entry needs 'inFlight' (and 'queued', when given) from 0 to {ActivityTracker.MaxRequests} and 'idleSeconds' from 0 to {ActivityTracker.MaxIdleSeconds}.",
                 "invalid_request");
         }
 
@@ -167,36 +168,62 @@ public static class ModelsApi
     }
 
     /// <summary>
-    /// Server-sent events: the whole fleet as a <c>models</c> event (id = version) at once and after every change, and
-    /// a comment line every <c>ChangeFeedHeartbeat</c> (15 s) so proxies keep the connection open.
+    /// Server-sent events: the whole fleet as a <c>models</c> event (id = version) at once, after every state change,
+    /// and after activity changes (in flight, queued, last activity) at most every <c>ChangeFeedActivityInterval</c>
+    /// (250 ms); a comment line every <c>ChangeFeedHeartbeat</c> (15 s) while nothing changes, so proxies keep the
+    /// connection open.
     /// </summary>
-    private static async Task StreamChangesAsync(ModelFleet fleet, ActivityTracker activity, IOptions<ModelManagerOptions> options, HttpContext context)
+    private static async Task StreamChangesAsync(
+        ModelFleet fleet, ActivityTracker activity, IOptions<ModelManagerOptions> options, TimeProvider timeProvider, HttpContext context)
     {
         var response = context.Response;
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";
         response.Headers["X-Accel-Buffering"] = "no";
+        var settings = options.Value;
         var aborted = context.RequestAborted;
-        var sent = long.MinValue;
+        var sentVersion = long.MinValue;
+        string? sent = null;
+        var sentAt = 0L;
+        var activityChanged = false;
         try
         {
             while (!aborted.IsCancellationRequested)
             {
-                // Take the signal before reading the version, so a change in between is never missed.
-                var changed = fleet.Changed;
-                if (fleet.Version != sent)
+                // Take the signals before reading what they guard, so a change in between is never missed.
+                var stateChange = fleet.Changed;
+                var activityChange = activity.Changed;
+                if (fleet.Version != sentVersion || activityChanged)
                 {
-                    var view = FleetView.Of(fleet, activity, options.Value.MaxLoadedModels);
-                    sent = view.Version;
+                    activityChanged = false;
+                    var view = FleetView.Of(fleet, activity, settings.MaxLoadedModels);
+                    sentVersion = view.Version;
                     var json = JsonSerializer.Serialize(view, JsonSerializerOptions.Web);
-                    await response.WriteAsync($"id: {sent.ToString(CultureInfo.InvariantCulture)}\nevent: models\ndata: {json}\n\n", aborted);
-                    await response.Body.FlushAsync(aborted);
+                    // Activity that nets out (a request that came and went within the interval) is no news.
+                    if (json != sent)
+                    {
+                        sent = json;
+                        sentAt = timeProvider.GetTimestamp();
+                        await response.WriteAsync($"id: {sentVersion.ToString(CultureInfo.InvariantCulture)}\nevent: models\ndata: {json}\n\n", aborted);
+                        await response.Body.FlushAsync(aborted);
+                    }
+
                     continue;
                 }
 
                 try
                 {
-                    await changed.WaitAsync(options.Value.ChangeFeedHeartbeat, aborted);
+                    if (await Task.WhenAny(stateChange, activityChange).WaitAsync(settings.ChangeFeedHeartbeat, timeProvider, aborted) == activityChange)
+                    {
+                        // Coalesce: the rest of the interval since the last event passes first, unless a state change comes.
+                        var rest = settings.ChangeFeedActivityInterval - timeProvider.GetElapsedTime(sentAt);
+                        if (rest > TimeSpan.Zero)
+                        {
+                            await Task.WhenAny(stateChange, Task.Delay(rest, timeProvider, aborted));
+                        }
+
+                        activityChanged = true;
+                    }
                 }
                 catch (TimeoutException)
                 {

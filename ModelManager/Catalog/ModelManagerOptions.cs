@@ -53,6 +53,13 @@ public sealed class ModelManagerOptions
     public TimeSpan ChangeFeedHeartbeat { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>
+    /// The change-feed stream sends an activity-only update (in flight, queued, last activity) at most this often;
+    /// state changes go out at once.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
+    public TimeSpan ChangeFeedActivityInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
     /// Whether a graceful shutdown of ModelManager also stops the model servers. Off by default: warm models keep
     /// serving through a ModelManager restart, and the restarted service adopts them.
     /// </summary>

@@ -383,7 +383,6 @@ public sealed partial class ManagedModel
             }
 
             Record(LifecycleEventKind.Ready, launched, elapsed, wasAdopted ? "adopted" : phases!.ToString());
-            LogReady(logger, Id, launched.Endpoint, elapsed.TotalMilliseconds);
             _ = WatchForExitAsync(launched);
             return launched.Endpoint;
         }
@@ -572,7 +571,6 @@ public sealed partial class ManagedModel
     {
         var started = time.GetTimestamp();
         Record(eventKind, victim, detail: reason);
-        LogStopping(logger, Id, reason);
         string? failure = null;
         try
         {
@@ -627,12 +625,6 @@ public sealed partial class ManagedModel
 
     private void Record(string kind, IModelServer? target = null, TimeSpan? duration = null, string? detail = null) =>
         events.Record(new LifecycleEvent(time.GetUtcNow(), Id, kind, RuntimeName, target?.Instance, target?.Endpoint, duration?.TotalMilliseconds, detail));
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Model {Model} ready at {Endpoint} after {Milliseconds:F0} ms")]
-    private static partial void LogReady(ILogger logger, string model, Uri endpoint, double milliseconds);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Stopping model {Model}: {Reason}")]
-    private static partial void LogStopping(ILogger logger, string model, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Model {Model} failed to start: {Error}")]
     private static partial void LogFailed(ILogger logger, string model, string error);

@@ -18,8 +18,8 @@ public sealed class ModelFleet
     private readonly TimeSpan evictionGrace;
     private readonly int maxLoaded;
     private readonly SemaphoreSlim capacity = new(1, 1);
+    private readonly ChangeSignal changed = new();
     private long version;
-    private TaskCompletionSource changed = NewSignal();
 
     public ModelFleet(
         IOptions<ModelManagerOptions> options, IEnumerable<IModelServerRuntime> runtimes, ReadinessProbe probe, ActivityTracker activity,
@@ -47,7 +47,7 @@ public sealed class ModelFleet
     public long Version => Interlocked.Read(ref version);
 
     /// <summary>Completes at the next state change of any model.</summary>
-    public Task Changed => Volatile.Read(ref changed).Task;
+    public Task Changed => changed.Next;
 
     /// <summary>Models holding (or about to hold, or still releasing) GPU memory.</summary>
     public int LoadedCount => Models.Values.Count(IsLoaded);
@@ -55,7 +55,7 @@ public sealed class ModelFleet
     internal long NextVersion()
     {
         var next = Interlocked.Increment(ref version);
-        Interlocked.Exchange(ref changed, NewSignal()).TrySetResult();
+        changed.Raise();
         return next;
     }
 
@@ -98,14 +98,12 @@ public sealed class ModelFleet
         }
     }
 
-    /// <summary>Nothing in flight, and not used within the eviction grace period.</summary>
+    /// <summary>Nothing in flight or queued, and not used within the eviction grace period.</summary>
     private bool IsEvictable(ManagedModel model) =>
-        activity.InFlight(model.Id) == 0 && timeProvider.GetUtcNow() - LastUsed(model) >= evictionGrace;
+        activity.InFlight(model.Id) == 0 && activity.Queued(model.Id) == 0 && timeProvider.GetUtcNow() - LastUsed(model) >= evictionGrace;
 
     private DateTimeOffset LastUsed(ManagedModel model) =>
         new[] { activity.LastActivity(model.Id), model.LoadedSince }.Max() ?? DateTimeOffset.MinValue;
 
     private static bool IsLoaded(ManagedModel model) => model.State is ModelState.Starting or ModelState.Ready or ModelState.Stopping;
-
-    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

@@ -1,101 +1,117 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using LlmAspire.Dashboard.Tests.Infrastructure;
 using LlmAspire.AppHost.Tests.Infrastructure;
-using LlmAspire.Hosting;
-using LlmAspire.Hosting.ApplicationModel;
-using LlmAspire.Hosting.Testing;
 using Microsoft.Playwright;
 using Npgsql;
 
 namespace LlmAspire.AppHost.Tests;
 
 /// <summary>
-/// Boots the AppHost's own topology (Program.cs) with short timeouts and uses the platform as a client would: through
-/// the gateway, a model that ModelManager loads on demand and stops when idle, answers cached in Redis, usage in
-/// PostgreSQL; and nothing left running afterwards.
+/// The platform as Program.cs declares it, used as a developer would: through the gateway, a model ModelManager loads
+/// on demand and stops when idle (followed live by its dashboard resource), answers cached in Redis, usage in
+/// PostgreSQL, the dashboard's commands and pages; nothing left running afterwards, and a second run on the same
+/// data folder still knows the first run's key and usage.
 /// </summary>
 public sealed class WholeSystemTests(ITestOutputHelper output)
 {
-    private const string Model = "simulated-llama";
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(2);
+    private const string Model = RunningPlatform.Model;
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    // Long enough to look at the loaded model in the dashboard, short enough to watch it stop.
+    private static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(15);
 
     [Fact]
-    public async Task The_platform_serves_a_cold_model_caches_accounts_and_leaves_nothing_behind()
+    public async Task The_platform_serves_accounts_shows_its_models_and_keeps_its_data_across_runs()
     {
-        var cancellationToken = TestContext.Current.CancellationToken;
-        var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(cancellationToken);
-        // Its own owner name, so this ModelManager never adopts model servers of another run on this machine.
-        appHost.CreateResourceBuilder<ProjectResource>("modelmanager")
-            .WithEnvironment("ModelManager__Name", $"apphost-test-{Guid.NewGuid():N}")
-            .WithEnvironment($"ModelManager__Models__{Model}__IdleTimeout", "00:00:02")
-            .WithEnvironment("ModelManager__IdleCheckInterval", "00:00:00.200");
-        appHost.CreateResourceBuilder<ProjectResource>("gateway")
-            .WithEnvironment("Gateway__ModelManager__ActivityReportInterval", "00:00:00.500");
-        var adminKey = appHost.Resources.OfType<ParameterResource>().Single(p => p.Name == "admin-key").Value;
-        var modelManagerToken = appHost.Resources.OfType<ParameterResource>().Single(p => p.Name == "modelmanager-token").Value;
-
-        var app = await appHost.BuildAsync(cancellationToken);
+        using var data = new DataFolder();
+        string developerKey;
         IReadOnlySet<int> processes;
-        await using (app)
+        await using (var platform = await RunningPlatform.StartAsync(data, output, modelIdleTimeout: IdleTimeout))
         {
-            var stopwatch = Stopwatch.StartNew();
-            await app.StartAsync(cancellationToken);
-            foreach (var resource in app.ResourceNotifications.Snapshots)
-            {
-                await app.ResourceNotifications.WaitForResourceHealthyAsync(resource.Name, cancellationToken).WaitAsync(StartTimeout, cancellationToken);
-            }
+            await platform.WaitForAsync(Model, s => s.State?.Text == "Unloaded", Timeout);
 
-            output.WriteLine($"All resources healthy after {stopwatch.Elapsed.TotalSeconds:F1} s");
-            using var gateway = app.CreateHttpClient("gateway");
-            using var modelManager = app.CreateHttpClient("modelmanager");
-            modelManager.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", modelManagerToken);
-            Assert.Equal("stopped", await ModelStateAsync(modelManager));
+            var created = await platform.ExecuteCommandAsync("gateway", "create-api-key");
+            Assert.True(created.Success, created.Message);
+            var key = created.Data!.Value;
+            Assert.Matches("^llma_[a-z0-9]{12}_[A-Za-z0-9]{40}$", key);
 
-            var key = await CreateKeyAsync(gateway, adminKey);
-            var (first, firstCache) = await CompleteAsync(gateway, key);
+            var loading = platform.WaitForAsync(Model, s => s.State?.Text == "Loading", Timeout);
+            var idleCountdown = platform.WaitForAsync(Model,
+                s => s.State?.Text == "Ready" && Property(s, "model.in-flight") == "0" && Property(s, "model.idle-stop-in") is { Length: > 0 }, Timeout);
+            var (first, firstCache) = await platform.CompleteAsync(key);
             Assert.Equal("miss", firstCache);
-            Assert.Equal("ready", await ModelStateAsync(modelManager));
-            var (second, secondCache) = await CompleteAsync(gateway, key);
+            await loading;
+            var ready = await idleCountdown;
+            Assert.Equal("process", Property(ready, "model.runtime"));
+            Assert.NotEqual("", Property(ready, "model.last-cold-start"));
+
+            await LookAtTheDashboardAsync(platform);
+
+            var (second, secondCache) = await platform.CompleteAsync(key);
             Assert.Equal("hit", secondCache);
             Assert.Equal(first, second);
+            var database = (await platform.App.GetConnectionStringAsync("gatewaydb", TestContext.Current.CancellationToken))!;
+            await Eventually.TrueAsync(async () => await UsageRowsAsync(database) == 2, Timeout, "two usage rows in PostgreSQL");
 
-            var database = await app.GetConnectionStringAsync("gatewaydb", cancellationToken);
-            await Eventually.TrueAsync(async () => await UsageRowsAsync(database!) == 2, TimeSpan.FromSeconds(15), "two usage rows in PostgreSQL");
-            await LookAtTheDashboardAsync(app);
+            // Idle for its timeout: ModelManager stops it, and the dashboard follows.
+            await platform.WaitForAsync(Model, s => s.State?.Text == "Unloaded", Timeout);
 
-            await Eventually.TrueAsync(async () => await ModelStateAsync(modelManager) == "stopped", TimeSpan.FromSeconds(20),
-                "ModelManager stopping the idle model");
+            var load = await platform.ExecuteCommandAsync(Model, "load");
+            Assert.True(load.Success, load.Message);
+            await platform.WaitForAsync(Model, s => s.State?.Text == "Ready", Timeout);
+            var unload = await platform.ExecuteCommandAsync(Model, "unload");
+            Assert.True(unload.Success, unload.Message);
+            await platform.WaitForAsync(Model, s => s.State?.Text == "Unloaded", Timeout);
 
-            // Loaded again, so that shutting down has a model server to stop.
-            await CompleteAsync(gateway, key, "another prompt");
-            processes = ProcessTree.WithDescendants(app.ResourceNotifications.Snapshots.Where(s => s.ProcessId is not null).Select(s => s.ProcessId!.Value));
-            Assert.True(processes.Count >= 5, $"expected the servers, services and the model server; found {processes.Count}");
+            developerKey = (await File.ReadAllTextAsync(Path.Combine(data.Path, "developer-api-key"), TestContext.Current.CancellationToken)).Trim();
+            // Loaded again, so that stopping the platform has a model server to stop.
+            await platform.CompleteAsync(developerKey, "another prompt");
+            processes = await platform.ProcessesAsync();
+            Assert.True(processes.Count >= 6, $"expected Redis, PostgreSQL, both services, the dashboard and the model server; found {processes.Count}");
+            var stopping = Stopwatch.StartNew();
+            await platform.DisposeAsync();
+            output.WriteLine($"Stopped in {stopping.Elapsed.TotalSeconds:F1} s");
         }
 
         var left = processes.Where(ProcessTree.IsRunning).ToList();
-        Assert.True(left.Count == 0, $"left running after dispose: {string.Join(", ", left)}");
+        Assert.True(left.Count == 0, $"left running after the platform stopped: {string.Join(", ", left)}");
+
+        // Again on the same data folder, with the PostgreSQL password changed as if the AppHost's secrets had been reset.
+        await using (var platform = await RunningPlatform.StartAsync(data, output, modelIdleTimeout: IdleTimeout,
+                         $"Parameters:postgres-password=Changed{Guid.NewGuid():N}"))
+        {
+            Assert.Equal(developerKey, (await File.ReadAllTextAsync(Path.Combine(data.Path, "developer-api-key"), TestContext.Current.CancellationToken)).Trim());
+            await platform.CompleteAsync(developerKey, "a third prompt");
+            var database = (await platform.App.GetConnectionStringAsync("gatewaydb", TestContext.Current.CancellationToken))!;
+            await Eventually.TrueAsync(async () => await UsageRowsAsync(database) == 4, Timeout, "the first run's three usage rows and this one");
+        }
     }
 
-    /// <summary>The dashboard the AppHost started shows every resource healthy and the model ModelManager knows.</summary>
-    private async Task LookAtTheDashboardAsync(DistributedApplication app)
+    /// <summary>
+    /// The Aspire dashboard the AppHost runs lists the loaded model beneath ModelManager, with its figures in its
+    /// details, and the gateway's own metrics.
+    /// </summary>
+    private async Task LookAtTheDashboardAsync(RunningPlatform platform)
     {
-        using var dashboard = app.CreateHttpClient("dashboard");
+        var dashboard = await platform.App.GetDashboardUrlAsync(TestContext.Current.CancellationToken);
         await using var browser = await Browser.LaunchAsync();
-        var page = await browser.OpenAsync(dashboard.BaseAddress!);
-        foreach (var resource in app.ResourceNotifications.Snapshots)
-        {
-            await Assertions.Expect(page.Locator($"[data-resource-health='{resource.Name}']")).ToHaveTextAsync("healthy");
-        }
-
+        var page = await browser.OpenAsync(dashboard);
+        // The resource grid names the model's row after its type and name.
+        var model = page.GetByRole(AriaRole.Row, new PageGetByRoleOptions { NameRegex = new Regex($"^Model: {Model} ") });
+        await Assertions.Expect(model).ToContainTextAsync("Ready");
         await SaveScreenshotAsync(page, "apphost-dashboard-resources.png");
-        await page.GotoAsync(new Uri(dashboard.BaseAddress!, "/models").ToString());
-        await Assertions.Expect(page.Locator($"[data-model-state='{Model}']")).ToHaveTextAsync(new Regex("^(ready|stopping|stopped)$"));
-        await SaveScreenshotAsync(page, "apphost-dashboard-models.png");
+
+        await model.GetByText(Model, new LocatorGetByTextOptions { Exact = true }).ClickAsync();
+        var countdown = page.GetByRole(AriaRole.Row).Filter(new LocatorFilterOptions { HasText = "Idle stop in" });
+        await Assertions.Expect(countdown).ToContainTextAsync(new Regex("0:[01][0-9]"));
+        await Assertions.Expect(page.GetByRole(AriaRole.Row).Filter(new LocatorFilterOptions { HasText = "Last cold start" })).ToContainTextAsync(new Regex("[0-9.]+ s"));
+        await SaveScreenshotAsync(page, "apphost-dashboard-model.png");
+
+        await page.GotoAsync(new Uri(new Uri(page.Url), "/metrics/resource/gateway").ToString());
+        await Assertions.Expect(page.GetByText(new Regex("llmaspire\\.gateway\\.requests\\.admitted")).First).ToBeVisibleAsync();
+        await SaveScreenshotAsync(page, "apphost-dashboard-gateway-metrics.png");
     }
 
     private async Task SaveScreenshotAsync(IPage page, string name)
@@ -105,38 +121,8 @@ public sealed class WholeSystemTests(ITestOutputHelper output)
         output.WriteLine($"screenshot: {path}");
     }
 
-    private static async Task<string> ModelStateAsync(HttpClient modelManager)
-    {
-        var model = await modelManager.GetFromJsonAsync<JsonNode>($"/api/models/{Model}", TestContext.Current.CancellationToken);
-        return (string)model!["state"]!;
-    }
-
-    private static async Task<string> CreateKeyAsync(HttpClient gateway, string adminKey)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/admin/keys")
-        {
-            Content = JsonContent.Create(new { name = "whole-system test", tenant = "tests" }),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", adminKey);
-        using var response = await gateway.SendAsync(request, TestContext.Current.CancellationToken);
-        var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
-        Assert.True(response.IsSuccessStatusCode, body);
-        return (string)JsonNode.Parse(body)!["key"]!;
-    }
-
-    private static async Task<(string Content, string? Cache)> CompleteAsync(HttpClient gateway, string key, string prompt = "Hello")
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
-        {
-            Content = JsonContent.Create(new { model = Model, temperature = 0, messages = new[] { new { role = "user", content = prompt } } }),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        using var response = await gateway.SendAsync(request, TestContext.Current.CancellationToken);
-        var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
-        Assert.True(response.IsSuccessStatusCode, body);
-        var content = (string)JsonNode.Parse(body)!["choices"]![0]!["message"]!["content"]!;
-        return (content, response.Headers.TryGetValues("x-cache", out var values) ? values.Single() : null);
-    }
+    private static string? Property(CustomResourceSnapshot snapshot, string name) =>
+        snapshot.Properties.FirstOrDefault(p => p.Name == name)?.Value?.ToString();
 
     private static async Task<long> UsageRowsAsync(string connectionString)
     {

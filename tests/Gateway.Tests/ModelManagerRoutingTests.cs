@@ -56,8 +56,9 @@ public sealed class ModelManagerRoutingTests
             return response.StatusCode;
         }).ToList();
         var queues = gateway.Services.GetRequiredService<AdmissionQueues>();
-        await Eventually.HoldsAsync(() => queues.All.Any(queue => queue is { Model: "bounded", InFlight: 2, Queued: 1 }),
-            "two requests hold the slots and one waits while the model loads");
+        // Two hold the slots while the model loads and one waits for a slot: none is in flight yet, all three are queued.
+        await Eventually.HoldsAsync(() => queues.All.Any(queue => queue is { Model: "bounded", InFlight: 0, Queued: 3 }),
+            "three requests wait while the model loads");
         var statuses = await Task.WhenAll(requests);
 
         Assert.Equal(3, statuses.Count(status => status == HttpStatusCode.OK));
@@ -271,8 +272,23 @@ public sealed class ModelManagerRoutingTests
         Assert.Single(manager.ActivityReports.Select(report => (string?)report["replica"]).Distinct());
     }
 
-    private static (int InFlight, double IdleSeconds)? Activity(FakeModelManager manager, string model) =>
-        manager.ActivityReports.LastOrDefault()?["models"]?[model] is { } entry ? ((int)entry["inFlight"]!, (double)entry["idleSeconds"]!) : null;
+    [Fact]
+    public async Task Activity_reports_count_requests_waiting_for_their_model_to_load_as_queued_not_in_flight()
+    {
+        await using var cold = await ColdModel.StartAsync("cold", loadTime: TimeSpan.FromSeconds(2));
+
+        var request = cold.Gateway.Client.SendAsync(OpenAiRequests.Chat("cold"), Cancellation);
+        await Eventually.HoldsAsync(() => Activity(cold.Manager, "cold") is { InFlight: 0, Queued: 1 }, "a report says one request waits for the model");
+        using var response = await request;
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await Eventually.HoldsAsync(() => Activity(cold.Manager, "cold") is { InFlight: 0, Queued: 0 }, "a later report says nothing waits or runs");
+        Assert.Equal(0, cold.Gateway.Queue("cold").Queued);
+    }
+
+    private static (int InFlight, double IdleSeconds, int Queued)? Activity(FakeModelManager manager, string model) =>
+        manager.ActivityReports.LastOrDefault()?["models"]?[model] is { } entry
+            ? ((int)entry["inFlight"]!, (double)entry["idleSeconds"]!, (int)entry["queued"]!)
+            : null;
 
     private static async Task<JsonArray> ModelsAsync(GatewayServer gateway) =>
         JsonNode.Parse(await gateway.Client.GetStringAsync("/v1/models", Cancellation))!["data"]!.AsArray();

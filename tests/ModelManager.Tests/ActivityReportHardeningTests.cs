@@ -71,10 +71,10 @@ public sealed class ActivityReportHardeningTests : IAsyncLifetime
         await host.EnsureAsync("alpha");
         for (var replica = 0; replica < 3; replica++)
         {
-            await host.ReportAsync($"gateway-{replica}", "alpha", ActivityTracker.MaxInFlight, ActivityTracker.MaxIdleSeconds);
+            await host.ReportAsync($"gateway-{replica}", "alpha", ActivityTracker.MaxRequests, ActivityTracker.MaxIdleSeconds);
         }
 
-        Assert.Equal(3 * ActivityTracker.MaxInFlight, (int)(await host.GetAsync("alpha"))["inFlight"]!);
+        Assert.Equal(3 * ActivityTracker.MaxRequests, (int)(await host.GetAsync("alpha"))["inFlight"]!);
     }
 
     [Fact]
@@ -90,7 +90,7 @@ public sealed class ActivityReportHardeningTests : IAsyncLifetime
         tracker.Report("a", new Dictionary<string, ModelActivity> { ["m"] = new(int.MaxValue, double.MaxValue) });
         tracker.Report("b", new Dictionary<string, ModelActivity> { ["m"] = new(int.MaxValue, double.MaxValue) });
 
-        Assert.Equal(2 * ActivityTracker.MaxInFlight, tracker.InFlight("m"));
+        Assert.Equal(2 * ActivityTracker.MaxRequests, tracker.InFlight("m"));
         Assert.False(tracker.IsIdle("m", TimeSpan.FromMinutes(1)));
     }
 }

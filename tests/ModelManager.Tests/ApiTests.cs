@@ -257,35 +257,57 @@ public sealed class ApiTests : IAsyncLifetime
     [Fact]
     public async Task The_event_stream_sends_the_fleet_at_once_and_after_every_change()
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/changes/stream");
-        using var response = await Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Cancellation);
-        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
-        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(Cancellation));
+        await using var stream = await ChangeStream.OpenAsync(Client);
+        Assert.Equal("text/event-stream", stream.Response.Content.Headers.ContentType?.MediaType);
 
-        var first = await ReadEventAsync(reader);
+        var first = await stream.ReadEventAsync();
         Assert.Equal("models", first.Event);
-        Assert.Equal("stopped", (string?)first.Data["models"]!.AsArray().Single(m => (string?)m!["id"] == "beta")!["state"]);
+        Assert.Equal("stopped", (string?)ChangeStream.Model(first.Data, "beta")["state"]);
         Assert.Equal(first.Id, (long)first.Data["version"]!);
 
         await host.EnsureAsync("beta");
         var states = new List<string?>();
         while (!states.Contains("ready"))
         {
-            var next = await ReadEventAsync(reader);
+            var next = await stream.ReadEventAsync();
             Assert.True(next.Id > first.Id);
-            states.Add((string?)next.Data["models"]!.AsArray().Single(m => (string?)m!["id"] == "beta")!["state"]);
+            states.Add((string?)ChangeStream.Model(next.Data, "beta")["state"]);
         }
+    }
+
+    [Fact]
+    public async Task Activity_reaches_the_event_stream_under_the_same_version_and_never_wakes_the_long_poll()
+    {
+        await host.EnsureAsync("alpha");
+        await using var stream = await ChangeStream.OpenAsync(Client);
+        var version = (await stream.ReadEventAsync()).Id;
+        var poll = Client.GetStringAsync($"/api/changes?since={version}&timeoutSeconds=2", Cancellation);
+
+        await host.ReportAsync("gateway-1", "alpha", inFlight: 2, idleSeconds: 0, queued: 3);
+        var busy = await stream.ReadEventAsync();
+        var alpha = ChangeStream.Model(busy.Data, "alpha");
+        Assert.Equal(version, busy.Id);
+        Assert.Equal(2, (int)alpha["inFlight"]!);
+        Assert.Equal(3, (int)alpha["queued"]!);
+        Assert.Null(alpha["idleStopAt"]);
+
+        await host.ReportAsync("gateway-1", "alpha", inFlight: 0, idleSeconds: 0);
+        alpha = await stream.WaitForAsync("alpha", view => (int)view["inFlight"]! == 0, "alpha with nothing in flight");
+        Assert.Equal(0, (int)alpha["queued"]!);
+        Assert.Equal((DateTimeOffset)alpha["lastActivity"]! + TimeSpan.FromSeconds((double)alpha["idleTimeoutSeconds"]!), (DateTimeOffset)alpha["idleStopAt"]!);
+
+        // The long poll is for state: it sat out the activity and answers the version it was given.
+        Assert.Equal(version, (long)JsonNode.Parse(await poll)!["version"]!);
     }
 
     [Fact]
     public async Task The_event_stream_sends_keep_alive_comments_while_nothing_changes()
     {
-        using var response = await Client.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/api/changes/stream"), HttpCompletionOption.ResponseHeadersRead, Cancellation);
-        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(Cancellation));
-        await ReadEventAsync(reader);
+        await using var stream = await ChangeStream.OpenAsync(Client);
+        await stream.ReadEventAsync();
 
         var comments = 0;
-        while (comments < 2 && await reader.ReadLineAsync(Cancellation) is { } line)
+        while (comments < 2 && await stream.ReadLineAsync() is { } line)
         {
             Assert.True(line.Length == 0 || line == ": keep-alive", line);
             comments += line == ": keep-alive" ? 1 : 0;
@@ -309,36 +331,5 @@ public sealed class ApiTests : IAsyncLifetime
         Assert.Equal("alpha-1", (string?)ready["instance"]);
         Assert.NotNull(ready["durationMs"]);
         Assert.NotNull(ready["occurredAt"]);
-    }
-
-    private static async Task<(long Id, string Event, JsonNode Data)> ReadEventAsync(StreamReader reader)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
-        timeout.CancelAfter(TimeSpan.FromSeconds(30));
-        long id = 0;
-        string? name = null;
-        string? data = null;
-        while (await reader.ReadLineAsync(timeout.Token) is { } line)
-        {
-            if (line.Length == 0 && data is not null)
-            {
-                return (id, name!, JsonNode.Parse(data)!);
-            }
-
-            if (line.StartsWith("id: ", StringComparison.Ordinal))
-            {
-                id = long.Parse(line[4..], System.Globalization.CultureInfo.InvariantCulture);
-            }
-            else if (line.StartsWith("event: ", StringComparison.Ordinal))
-            {
-                name = line[7..];
-            }
-            else if (line.StartsWith("data: ", StringComparison.Ordinal))
-            {
-                data = line[6..];
-            }
-        }
-
-        throw new InvalidOperationException("The event stream ended.");
     }
 }

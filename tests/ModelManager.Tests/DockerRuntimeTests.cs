@@ -97,15 +97,7 @@ public sealed class DockerRuntimeTests(SimulatorDockerEngine engine) : IAsyncLif
     public async Task Through_the_gateway_a_first_request_starts_a_container_and_one_killed_from_outside_is_replaced_by_the_next_request()
     {
         var host = await StartAsync(catalog: Simulator("sim"));
-        await using var gateway = Gateway.GatewayApplication.Create(
-        [
-            "--urls", "http://127.0.0.1:0",
-            "--Logging:LogLevel:Default", "Warning",
-            "--Gateway:Auth:Enabled", "false",
-            "--services:modelmanager:http:0", host.Client.BaseAddress!.ToString(),
-            "--Gateway:ModelManager:ApiToken", ModelManagerHost.Token,
-        ]);
-        await gateway.StartAsync(Cancellation);
+        await using var gateway = await host.StartGatewayAsync();
         using var client = new HttpClient { BaseAddress = new Uri(gateway.Urls.First()), Timeout = TimeSpan.FromMinutes(2) };
 
         Assert.Contains("chat.completion", await CompleteThroughAsync(client), StringComparison.Ordinal);

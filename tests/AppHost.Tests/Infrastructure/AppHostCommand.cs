@@ -5,7 +5,7 @@ namespace LlmAspire.AppHost.Tests.Infrastructure;
 /// <summary>Runs the built AppHost as `dotnet AppHost.dll …`, the way `dotnet run --project AppHost -- …` does.</summary>
 internal static class AppHostCommand
 {
-    public static async Task<string> RunAsync(params string[] arguments) => await RunProcessAsync("dotnet", [new Projects.AppHost().TargetPath, .. arguments]);
+    public static async Task<string> RunAsync(params string[] arguments) => await RunProcessAsync("dotnet", [Path.Combine(AppContext.BaseDirectory, "AppHost.dll"), .. arguments]);
 
     public static async Task<string> RunProcessAsync(string fileName, string[] arguments, string? workingDirectory = null)
     {

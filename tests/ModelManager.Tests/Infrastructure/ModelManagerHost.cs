@@ -69,11 +69,30 @@ public sealed class ModelManagerHost : IAsyncDisposable
     }
 
     /// <summary>Reports activity as a gateway replica would.</summary>
-    public async Task ReportAsync(string replica, string model, int inFlight, double idleSeconds)
+    public async Task ReportAsync(string replica, string model, int inFlight, double idleSeconds, int queued = 0)
     {
         using var response = await Client.PostAsJsonAsync(
-            "/api/activity", new { replica, models = new Dictionary<string, object> { [model] = new { inFlight, idleSeconds } } }, Cancellation);
+            "/api/activity", new { replica, models = new Dictionary<string, object> { [model] = new { inFlight, idleSeconds, queued } } }, Cancellation);
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+    }
+
+    /// <summary>
+    /// A gateway in front of this ModelManager, hosted in the test process on a free loopback port, with authentication
+    /// off and <paramref name="settings"/> (<c>--key value</c> pairs) on top; the caller stops and disposes it.
+    /// </summary>
+    public async Task<WebApplication> StartGatewayAsync(params string[] settings)
+    {
+        var gateway = Gateway.GatewayApplication.Create(
+        [
+            "--urls", "http://127.0.0.1:0",
+            "--Logging:LogLevel:Default", "Warning",
+            "--Gateway:Auth:Enabled", "false",
+            "--services:modelmanager:http:0", Client.BaseAddress!.ToString(),
+            "--Gateway:ModelManager:ApiToken", Token,
+            .. settings,
+        ]);
+        await gateway.StartAsync(Cancellation);
+        return gateway;
     }
 
     public async Task WaitForStateAsync(string model, string state, TimeSpan? deadline = null) =>

@@ -1,3 +1,0 @@
-using LlmAspire.Dashboard;
-
-await DashboardApplication.Create(args).RunAsync();
