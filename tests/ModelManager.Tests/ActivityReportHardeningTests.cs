@@ -39,18 +39,19 @@ public sealed class ActivityReportHardeningTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData(int.MaxValue, 0.0)]
-    [InlineData(1_000_001, 0.0)]
-    [InlineData(0, 1e308)]
-    [InlineData(0, 1e12)]
-    public async Task Implausible_numbers_are_400_and_the_service_and_its_model_keep_running(int inFlight, double idleSeconds)
+    [InlineData(int.MaxValue, 0.0, 0)]
+    [InlineData(1_000_001, 0.0, 0)]
+    [InlineData(0, 1e308, 0)]
+    [InlineData(0, 1e12, 0)]
+    [InlineData(0, 0.0, int.MaxValue)]
+    public async Task Implausible_numbers_are_400_and_the_service_and_its_model_keep_running(int inFlight, double idleSeconds, int queued)
     {
         await host.EnsureAsync("alpha");
 
         foreach (var replica in new[] { "gateway-1", "gateway-2" })
         {
             using var response = await host.Client.PostAsJsonAsync(
-                "/api/activity", new { replica, models = new Dictionary<string, object> { ["alpha"] = new { inFlight, idleSeconds } } }, Cancellation);
+                "/api/activity", new { replica, models = new Dictionary<string, object> { ["alpha"] = new { inFlight, idleSeconds, queued } } }, Cancellation);
             Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
             var error = JsonNode.Parse(await response.Content.ReadAsStringAsync(Cancellation))!["error"]!;
             Assert.Equal("invalid_request", (string?)error["code"]);
@@ -71,10 +72,12 @@ public sealed class ActivityReportHardeningTests : IAsyncLifetime
         await host.EnsureAsync("alpha");
         for (var replica = 0; replica < 3; replica++)
         {
-            await host.ReportAsync($"gateway-{replica}", "alpha", ActivityTracker.MaxRequests, ActivityTracker.MaxIdleSeconds);
+            await host.ReportAsync($"gateway-{replica}", "alpha", ActivityTracker.MaxRequests, ActivityTracker.MaxIdleSeconds, ActivityTracker.MaxRequests);
         }
 
-        Assert.Equal(3 * ActivityTracker.MaxRequests, (int)(await host.GetAsync("alpha"))["inFlight"]!);
+        var model = await host.GetAsync("alpha");
+        Assert.Equal(3 * ActivityTracker.MaxRequests, (int)model["inFlight"]!);
+        Assert.Equal(3 * ActivityTracker.MaxRequests, (int)model["queued"]!);
     }
 
     [Fact]
@@ -87,10 +90,11 @@ public sealed class ActivityReportHardeningTests : IAsyncLifetime
         });
         var tracker = new ActivityTracker(options, new FakeTimeProvider(DateTimeOffset.UnixEpoch.AddYears(50)));
 
-        tracker.Report("a", new Dictionary<string, ModelActivity> { ["m"] = new(int.MaxValue, double.MaxValue) });
-        tracker.Report("b", new Dictionary<string, ModelActivity> { ["m"] = new(int.MaxValue, double.MaxValue) });
+        tracker.Report("a", new Dictionary<string, ModelActivity> { ["m"] = new(int.MaxValue, double.MaxValue, int.MaxValue) });
+        tracker.Report("b", new Dictionary<string, ModelActivity> { ["m"] = new(int.MaxValue, double.MaxValue, int.MaxValue) });
 
         Assert.Equal(2 * ActivityTracker.MaxRequests, tracker.InFlight("m"));
+        Assert.Equal(2 * ActivityTracker.MaxRequests, tracker.Queued("m"));
         Assert.False(tracker.IsIdle("m", TimeSpan.FromMinutes(1)));
     }
 }
