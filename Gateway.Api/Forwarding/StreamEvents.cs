@@ -6,8 +6,8 @@ namespace LlmAspire.Gateway.Forwarding;
 internal static class StreamEvents
 {
     /// <summary>
-    /// Whether the event hands out generated text: a non-empty <c>content</c>, <c>text</c>, <c>reasoning_content</c>
-    /// or tool-call <c>arguments</c> string (an empty one, as in the role chunk or the last chunk, is not a token).
+    /// Whether the event hands out generated text: a non-empty <c>content</c>, <c>text</c> or tool-call
+    /// <c>arguments</c> string (an empty one, as in the role chunk or the last chunk, is not a token).
     /// </summary>
     public static bool CarriesText(ReadOnlySpan<byte> serverSentEvent) =>
         NonEmptyString(serverSentEvent, "\"content\":\""u8)

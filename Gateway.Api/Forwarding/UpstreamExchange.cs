@@ -106,10 +106,11 @@ public sealed class UpstreamExchange(
     }
 
     /// <summary>Names the limit that ran out (or the shutdown), given that the deadline from <see cref="NextReadBudget"/> or the shutdown fired.</summary>
-    public UpstreamFailure ClassifyTimeout() => ShutdownGraceOver.IsCancellationRequested ? UpstreamFailure.ShuttingDown
-        : Elapsed >= Route.Options.RequestTimeout
-        ? UpstreamFailure.RequestTimeout
-        : FirstByteTimestamp == 0 ? UpstreamFailure.FirstByteTimeout : UpstreamFailure.StreamIdleTimeout;
+    public UpstreamFailure ClassifyTimeout() =>
+        ShutdownGraceOver.IsCancellationRequested ? UpstreamFailure.ShuttingDown
+        : Elapsed >= Route.Options.RequestTimeout ? UpstreamFailure.RequestTimeout
+        : FirstByteTimestamp == 0 ? UpstreamFailure.FirstByteTimeout
+        : UpstreamFailure.StreamIdleTimeout;
 
     public string DescribeFailure() => Failure switch
     {

@@ -4,9 +4,10 @@ namespace LlmAspire.Gateway.Forwarding;
 
 /// <summary>
 /// The model server's response body as the gateway reads it. It enforces the first-byte, idle-gap and overall
-/// deadlines (and the end of the shutdown grace period) on every read, records the first byte and the reported token usage, and — for server-sent event
-/// streams — hands out whole events only, so that when the server fails mid-stream the client receives an error
-/// event and a clean end of stream instead of a cut connection or half an event.
+/// deadlines and the end of the shutdown's grace period on every read, records the first byte and the token usage
+/// (reported, or delivered when a stream ends without a report), and — for server-sent event streams — hands out
+/// whole events only, so that when the server fails mid-stream the client receives an error event and a clean end
+/// of stream instead of a cut connection or half an event.
 /// </summary>
 internal sealed class UpstreamResponseStream : Stream
 {

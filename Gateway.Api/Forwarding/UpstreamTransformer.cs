@@ -23,7 +23,7 @@ namespace LlmAspire.Gateway.Forwarding;
 internal sealed class UpstreamTransformer(IOptions<GatewayOptions> options) : HttpTransformer
 {
     /// <summary>Headers every model server may need.</summary>
-    public static readonly IReadOnlyList<string> AlwaysForwarded = ["Accept", "Content-Type", "Content-Length", "traceparent", "tracestate", "baggage"];
+    private static readonly string[] AlwaysForwarded = ["Accept", "Content-Type", "Content-Length", "traceparent", "tracestate", "baggage"];
 
     private readonly FrozenSet<string> forwarded =
         AlwaysForwarded.Concat(options.Value.Upstream.ForwardedRequestHeaders).ToFrozenSet(StringComparer.OrdinalIgnoreCase);
