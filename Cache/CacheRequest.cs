@@ -28,17 +28,21 @@ public readonly record struct CacheRequest(string Key, bool Deterministic)
 
     /// <summary>
     /// Reads <paramref name="body"/> (already validated as one JSON object by the gateway) and computes its key within
-    /// <paramref name="scope"/> (a tenant, or a shared scope for models configured as shared).
+    /// <paramref name="scope"/> (a tenant, or a shared scope for models configured as shared). False when the body has
+    /// no canonical form — a string whose escapes do not decode to text, as an unpaired surrogate escape (JavaScript
+    /// cutting an emoji in half) — so the request is not cached; the model server may still take it.
     /// </summary>
-    public static CacheRequest Create(ReadOnlySpan<byte> body, CompletionKind kind, string scope)
+    public static bool TryCreate(ReadOnlySpan<byte> body, CompletionKind kind, string scope, out CacheRequest request)
     {
+        request = default;
         var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = DocumentOptions.MaxDepth });
         using var document = JsonDocument.ParseValue(ref reader);
         var root = document.RootElement;
 
         var canonical = new ArrayBufferWriter<byte>(Math.Max(256, body.Length));
-        using (var writer = new Utf8JsonWriter(canonical))
+        try
         {
+            using var writer = new Utf8JsonWriter(canonical);
             writer.WriteStartArray();
             writer.WriteStringValue(kind.ToString());
             writer.WriteStartObject();
@@ -51,9 +55,15 @@ public readonly record struct CacheRequest(string Key, bool Deterministic)
             writer.WriteEndObject();
             writer.WriteEndArray();
         }
+        catch (Exception exception) when (exception is InvalidOperationException or ArgumentException)
+        {
+            // Thrown while unescaping a string that has no UTF-16 form.
+            return false;
+        }
 
         var hash = Convert.ToHexStringLower(SHA256.HashData(canonical.WrittenSpan));
-        return new CacheRequest($"{KeyPrefix}{scope}:{hash}", IsDeterministic(root, kind));
+        request = new CacheRequest($"{KeyPrefix}{scope}:{hash}", IsDeterministic(root, kind));
+        return true;
     }
 
     /// <summary>
@@ -122,6 +132,8 @@ public readonly record struct CacheRequest(string Key, bool Deterministic)
             return number.ToString("G29", CultureInfo.InvariantCulture);
         }
 
-        return double.Parse(raw, NumberStyles.Float, CultureInfo.InvariantCulture).ToString("R", CultureInfo.InvariantCulture);
+        // Beyond double's range a number has no shorter spelling worth finding: it stands for itself.
+        var value = double.Parse(raw, NumberStyles.Float, CultureInfo.InvariantCulture);
+        return double.IsFinite(value) ? value.ToString("R", CultureInfo.InvariantCulture) : raw;
     }
 }

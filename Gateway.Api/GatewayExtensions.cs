@@ -10,9 +10,9 @@ using LlmAspire.Gateway.ModelLifecycle;
 using LlmAspire.Gateway.Models;
 using LlmAspire.Gateway.OpenAi;
 using LlmAspire.Gateway.RateLimiting;
+using LlmAspire.Gateway.Shutdown;
 using LlmAspire.Gateway.Telemetry;
 using LlmAspire.Storage;
-using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -29,13 +29,17 @@ public static class GatewayExtensions
         var services = builder.Services;
         services.AddValidatedOptions<GatewayOptions>(GatewayOptions.SectionName);
         services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
+        services.AddSingleton<GatewayShutdown>();
+        services.AddOptions<HostOptions>().Configure<IConfiguration>((host, configuration) => host.ShutdownTimeout = GatewayShutdown.HostTimeout(configuration));
 
+        services.AddErrorResponses((status, message, code) => OpenAiError.Of(status, message, code).ToJson());
         services.TryAddSingleton(TimeProvider.System);
         services.AddHttpForwarder();
         services.AddSingleton<GatewayMetrics>();
         builder.AddModelLifecycle();
         services.AddSingleton<AdmissionQueues>();
         services.AddSingleton<UpstreamHttpClient>();
+        services.AddSingleton<UpstreamTransformer>();
         services.AddSingleton<StartedStreamForwarder>();
         services.AddSingleton<InferenceProxy>();
 
@@ -48,25 +52,10 @@ public static class GatewayExtensions
         return builder;
     }
 
-    /// <summary>Maps the OpenAI-compatible API and answers anything unmatched or failed in OpenAI's error shape.</summary>
+    /// <summary>Maps the OpenAI-compatible API and answers anything unmatched, malformed or failed in OpenAI's error shape.</summary>
     public static WebApplication MapGateway(this WebApplication app)
     {
-        app.UseExceptionHandler(errorApp => errorApp.Run(context =>
-        {
-            var exception = context.Features.Get<IExceptionHandlerFeature>()?.Error;
-            return (exception is BadHttpRequestException badRequest
-                    ? new OpenAiError(badRequest.StatusCode, badRequest.Message, "invalid_request_error")
-                    : new OpenAiError(StatusCodes.Status500InternalServerError, "The gateway failed to process the request.", "server_error"))
-                .WriteAsync(context.Response);
-        }));
-        app.UseStatusCodePages(context => context.HttpContext.Response.StatusCode switch
-        {
-            StatusCodes.Status404NotFound => (OpenAiError.InvalidRequest($"Unknown path: {context.HttpContext.Request.Path}", code: "unknown_url")
-                with { Status = StatusCodes.Status404NotFound }).WriteAsync(context.HttpContext.Response),
-            StatusCodes.Status405MethodNotAllowed => (OpenAiError.InvalidRequest($"Method {context.HttpContext.Request.Method} is not allowed on {context.HttpContext.Request.Path}", code: "method_not_allowed")
-                with { Status = StatusCodes.Status405MethodNotAllowed }).WriteAsync(context.HttpContext.Response),
-            _ => Task.CompletedTask,
-        });
+        app.UseErrorResponses();
 
         // Authenticate, then record (so the ledger also sees rate-limited requests), then limit.
         app.UseApiKeys();

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using LlmAspire.ModelManager.Activity;
 using LlmAspire.ModelManager.Api;
 using LlmAspire.ModelManager.Catalog;
@@ -39,6 +40,7 @@ public static class ModelManagerApplication
     public static IHostApplicationBuilder AddModelManager(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
+        services.AddErrorResponses((status, message, code) => JsonSerializer.SerializeToUtf8Bytes(ApiError.Of(status, message, code), JsonSerializerOptions.Web));
         services.AddValidatedOptions<ModelManagerOptions>(ModelManagerOptions.SectionName);
         services.AddSingleton<IValidateOptions<ModelManagerOptions>, ModelManagerOptionsValidator>();
         services.AddValidatedOptions<LifecycleEventStorageOptions>(LifecycleEventStorageOptions.SectionName);

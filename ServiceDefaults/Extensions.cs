@@ -62,6 +62,11 @@ public static class Extensions
             http.AddStandardResilienceHandler();
             http.AddServiceDiscovery();
         });
+
+        // A background loop that fails is logged and the service keeps serving: stopping the host for it would end every
+        // request in flight (and, in ModelManager with StopModelsOnShutdown, stop the models). Each loop also catches,
+        // logs and carries on by itself; this is the backstop.
+        builder.Services.Configure<HostOptions>(host => host.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.Ignore);
         return builder;
     }
 

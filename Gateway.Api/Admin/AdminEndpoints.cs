@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using LlmAspire.Gateway.Authentication;
 using LlmAspire.Gateway.Ledger;
 using LlmAspire.Gateway.OpenAi;
+using LlmAspire.Storage;
 
 namespace LlmAspire.Gateway.Admin;
 
@@ -14,7 +15,12 @@ namespace LlmAspire.Gateway.Admin;
 /// </summary>
 public static partial class AdminEndpoints
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    // A repeated property is refused rather than read as its last occurrence.
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        AllowDuplicateProperties = false,
+    };
 
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder endpoints)
     {
@@ -31,7 +37,8 @@ public static partial class AdminEndpoints
         CreateKeyRequest? request;
         try
         {
-            request = await context.Request.ReadFromJsonAsync<CreateKeyRequest>(Json, context.RequestAborted);
+            // Read as JSON whatever the Content-Type says, like the inference endpoints.
+            request = await JsonSerializer.DeserializeAsync<CreateKeyRequest>(context.Request.Body, Json, context.RequestAborted);
         }
         catch (JsonException exception)
         {
@@ -58,7 +65,7 @@ public static partial class AdminEndpoints
 
     private static async Task RevokeKeyAsync(HttpContext context, string id, ApiKeyStore store, ApiKeyAuthenticator authenticator)
     {
-        var revoked = await store.RevokeAsync(id, context.RequestAborted);
+        var revoked = ApiKeyFormat.IsId(id) ? await store.RevokeAsync(id, context.RequestAborted) : null;
         if (revoked is null)
         {
             await (OpenAiError.InvalidRequest($"No API key with id '{id}'.", "id", "key_not_found") with { Status = StatusCodes.Status404NotFound })
@@ -87,8 +94,10 @@ public static partial class AdminEndpoints
             return;
         }
 
+        // The day after the last one ends the range; after the calendar's last day there is none, and the range is open.
+        var end = to < DateOnly.MaxValue ? to.AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc) : DateTime.SpecifyKind(DateTime.MaxValue, DateTimeKind.Utc);
         var totals = await ledger.AggregateAsync(
-            from.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc), to.AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc),
+            from.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc), end,
             NullIfEmpty(query["key_id"]), NullIfEmpty(query["model"]), context.RequestAborted);
         await WriteAsync(context, StatusCodes.Status200OK, new UsageReport(from, to, totals.Select(UsageLine.From).ToList()));
     }
@@ -103,6 +112,11 @@ public static partial class AdminEndpoints
         if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 200)
         {
             return OpenAiError.InvalidRequest("'name' is required (at most 200 characters).", "name", "missing_required_parameter");
+        }
+
+        if (request.Name.Any(char.IsControl) || !PostgresText.IsStorable(request.Name))
+        {
+            return OpenAiError.InvalidRequest("'name' must be text without control characters or unpaired surrogates.", "name");
         }
 
         if (request.Tenant is null || !TenantPattern().IsMatch(request.Tenant))

@@ -36,19 +36,38 @@ internal sealed class AdminKeyFilter(IOptions<AuthOptions> options) : IEndpointF
         SHA256.HashData(Encoding.UTF8.GetBytes(presented)), SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
 }
 
-/// <summary>Answers 503 for the admin calls (all of which read or write PostgreSQL) when no database is configured.</summary>
-internal sealed class AdminStorageFilter(GatewayDatabase database) : IEndpointFilter
+/// <summary>
+/// Answers 503 for the admin calls (all of which read or write PostgreSQL) when no database is configured, and when
+/// it cannot be reached (with <c>Retry-After</c>): an outage is not a fault of the gateway's.
+/// </summary>
+internal sealed partial class AdminStorageFilter(GatewayDatabase database, ILogger<AdminStorageFilter> logger) : IEndpointFilter
 {
+    private static readonly TimeSpan UnavailableRetryAfter = TimeSpan.FromSeconds(5);
+
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
     {
+        var response = invocation.HttpContext.Response;
         if (!database.IsConfigured)
         {
             await new OpenAiError(StatusCodes.Status503ServiceUnavailable,
                 $"The admin API needs PostgreSQL: set ConnectionStrings:{GatewayDatabase.ConnectionStringName}.", "server_error", null, "storage_not_configured")
-                .WriteAsync(invocation.HttpContext.Response);
+                .WriteAsync(response);
             return Results.Empty;
         }
 
-        return await next(invocation);
+        try
+        {
+            return await next(invocation);
+        }
+        catch (Exception exception) when (GatewayDatabase.IsUnavailable(exception) && !response.HasStarted)
+        {
+            LogUnavailable(logger, invocation.HttpContext.Request.Path, exception.Message);
+            await new OpenAiError(StatusCodes.Status503ServiceUnavailable, "PostgreSQL cannot be reached right now; the admin API's keys and usage need it.",
+                "server_error", null, "storage_unavailable").WriteAsync(response, UnavailableRetryAfter);
+            return Results.Empty;
+        }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Admin call {Path} answered 503: PostgreSQL is unreachable ({Reason})")]
+    private static partial void LogUnavailable(ILogger logger, string path, string reason);
 }

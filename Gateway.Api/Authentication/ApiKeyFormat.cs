@@ -40,7 +40,7 @@ public static class ApiKeyFormat
 
         var idPart = key.Slice(Prefix.Length, IdLength);
         var secretPart = key[(Prefix.Length + IdLength + 1)..];
-        if (idPart.ContainsAnyExcept(IdAlphabet) || secretPart.ContainsAnyExcept(SecretAlphabet))
+        if (!IsId(idPart) || secretPart.ContainsAnyExcept(SecretAlphabet))
         {
             return false;
         }
@@ -49,6 +49,9 @@ public static class ApiKeyFormat
         secret = secretPart;
         return true;
     }
+
+    /// <summary>Whether <paramref name="id"/> has the shape of a key id (anything else names no key).</summary>
+    public static bool IsId(ReadOnlySpan<char> id) => id.Length == IdLength && !id.ContainsAnyExcept(IdAlphabet);
 
     public static byte[] Hash(ReadOnlySpan<char> secret)
     {

@@ -10,6 +10,7 @@ namespace LlmAspire.Gateway.Authentication;
 internal sealed class ApiKeyMiddleware(RequestDelegate next, IOptions<AuthOptions> options, ApiKeyAuthenticator authenticator)
 {
     private static readonly TimeSpan UnavailableRetryAfter = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan ThrottledRetryAfter = TimeSpan.FromSeconds(1);
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -37,6 +38,10 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, IOptions<AuthOption
             case AuthenticationOutcome.Unavailable:
                 await new OpenAiError(StatusCodes.Status503ServiceUnavailable, "API keys cannot be checked right now (the key store is unreachable).",
                     "server_error", null, "auth_unavailable").WriteAsync(context.Response, UnavailableRetryAfter);
+                break;
+            case AuthenticationOutcome.Throttled:
+                await new OpenAiError(StatusCodes.Status503ServiceUnavailable, "Too many keys this gateway has not seen yet are being checked; try again shortly.",
+                    "server_error", null, "auth_busy").WriteAsync(context.Response, ThrottledRetryAfter);
                 break;
             default:
                 await Unauthorized(context, "Incorrect API key provided, or the key has been revoked.", "invalid_api_key");

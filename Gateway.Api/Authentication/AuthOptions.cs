@@ -29,6 +29,21 @@ public sealed class AuthOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
     public TimeSpan KeyCacheMaxStale { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// Longest wait for PostgreSQL to answer a key lookup. Past it the lookup counts as failed, like an unreachable
+    /// database: a recently seen key keeps working, others get 503. A hung database then costs a request this much.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
+    public TimeSpan KeyLookupTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Most lookups per second of keys this replica does not have in memory (first use, or ids that do not exist);
+    /// past it such keys get 503 with Retry-After. Keys in memory are never limited, so a flood of made-up keys costs
+    /// the database at most this many queries a second and callers already known nothing.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int NewKeyLookupsPerSecond { get; set; } = 200;
 }
 
 /// <summary>Rules that span sections: keys live in PostgreSQL, so authentication needs a database.</summary>

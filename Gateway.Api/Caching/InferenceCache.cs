@@ -35,7 +35,11 @@ internal sealed class InferenceCache(ResponseCache cache, RedisConnection redis,
 
         var kind = Kind(operation);
         var caller = context.Features.Get<CallerIdentity>() ?? CallerIdentity.Anonymous;
-        var entryKey = CacheRequest.Create(body.Span, kind, policy.Shared ? "shared" : $"tenant:{caller.Tenant}");
+        if (!CacheRequest.TryCreate(body.Span, kind, policy.Shared ? "shared" : $"tenant:{caller.Tenant}", out var entryKey))
+        {
+            return Bypass(context, model, "not_canonical");
+        }
+
         if (!entryKey.Deterministic && directive != CacheDirective.Force)
         {
             return Bypass(context, model, "not_deterministic");

@@ -11,6 +11,15 @@ public sealed class GatewayOptions
     [Range(1_024, 268_435_456)]
     public long MaxRequestBodyBytes { get; set; } = 16 * 1024 * 1024;
 
+    /// <summary>
+    /// After the stopping signal (SIGTERM), how long requests under way may still run. Past it, streams end with an
+    /// error event and <c>[DONE]</c> and waiting requests get 503; the process exits once their ledger rows are written
+    /// or spooled (the host's shutdown timeout is this plus 15 s). Keep it below the orchestrator's own grace period
+    /// (Kubernetes' terminationGracePeriodSeconds, 30 s by default) minus those 15 s.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan ShutdownGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Forwarding connection pool settings shared by every upstream.</summary>
     public UpstreamPoolOptions Upstream { get; set; } = new();
 
@@ -89,4 +98,10 @@ public sealed class UpstreamPoolOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
     public TimeSpan PooledConnectionIdleTimeout { get; set; } = TimeSpan.FromSeconds(4);
+
+    /// <summary>
+    /// Client request headers forwarded to model servers besides <c>Accept</c>, <c>Content-Type</c> and the trace
+    /// context (a server's own extensions, e.g. vLLM's <c>X-Request-Id</c>); every other client header stays at the gateway.
+    /// </summary>
+    public List<string> ForwardedRequestHeaders { get; set; } = [];
 }

@@ -11,7 +11,7 @@ namespace LlmAspire.Gateway.Forwarding;
 /// through the same policy pipeline as every forwarded request, and anything but a success becomes an error event
 /// followed by <c>data: [DONE]</c>, as vLLM ends a stream that fails.
 /// </summary>
-internal sealed class StartedStreamForwarder(UpstreamHttpClient upstream)
+internal sealed class StartedStreamForwarder(UpstreamHttpClient upstream, UpstreamTransformer transformer)
 {
     private const int MaxErrorBodyBytes = 64 * 1024;
 
@@ -25,7 +25,7 @@ internal sealed class StartedStreamForwarder(UpstreamHttpClient upstream)
             Version = HttpVersion.Version11,
             VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
         };
-        await UpstreamTransformer.Instance.TransformRequestAsync(context, request, exchange.Route.DestinationPrefix, aborted);
+        await transformer.TransformRequestAsync(context, request, exchange.Route.DestinationPrefix, aborted);
         // The client's Content-Length was copied, but the forwarded body may differ (include_usage added).
         request.Content.Headers.ContentLength = upstreamBody.Length;
 
@@ -44,6 +44,7 @@ internal sealed class StartedStreamForwarder(UpstreamHttpClient upstream)
 
         if (failure is not null)
         {
+            exchange.EndedWithStatus = failure.Status;
             await context.Response.Body.WriteAsync(failure.ToServerSentEvents(), aborted);
             await context.Response.Body.FlushAsync(aborted);
         }

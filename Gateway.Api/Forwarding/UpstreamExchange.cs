@@ -2,6 +2,7 @@ using LlmAspire.Gateway.Caching;
 using LlmAspire.Gateway.Inference;
 using LlmAspire.Gateway.OpenAi;
 using LlmAspire.Gateway.Routing;
+using LlmAspire.Gateway.Shutdown;
 
 namespace LlmAspire.Gateway.Forwarding;
 
@@ -17,13 +18,17 @@ public enum UpstreamFailure
 
     /// <summary>The model server answered with an error status (seen as such only where the response was already started).</summary>
     ErrorStatus,
+
+    /// <summary>The gateway's shutdown grace period ended first.</summary>
+    ShuttingDown,
 }
 
 /// <summary>
 /// State of one forwarded request shared by the pieces of the forwarding pipeline (transformer, policy handler,
 /// response stream) and read back for metrics and accounting once it ends.
 /// </summary>
-public sealed class UpstreamExchange(ModelRoute route, InferenceOperation operation, bool streaming, bool clientRequestedUsage, TimeProvider timeProvider)
+public sealed class UpstreamExchange(
+    ModelRoute route, InferenceOperation operation, bool streaming, bool clientRequestedUsage, TimeProvider timeProvider, CancellationToken shutdownGraceOver)
 {
     public static readonly HttpRequestOptionsKey<UpstreamExchange> OptionsKey = new("LlmAspire.UpstreamExchange");
 
@@ -39,11 +44,30 @@ public sealed class UpstreamExchange(ModelRoute route, InferenceOperation operat
 
     public TimeProvider TimeProvider { get; } = timeProvider;
 
+    /// <summary>Fires when the gateway's shutdown grace period is over: the exchange then ends as <see cref="UpstreamFailure.ShuttingDown"/>.</summary>
+    public CancellationToken ShutdownGraceOver { get; } = shutdownGraceOver;
+
     public long StartTimestamp { get; } = timeProvider.GetTimestamp();
 
     public long FirstByteTimestamp { get; private set; }
 
+    /// <summary>Usage the model server reported (the usage chunk of a stream, the <c>usage</c> of a whole answer).</summary>
     public TokenUsage? Usage { get; set; }
+
+    /// <summary>Events with generated text handed to the client; vLLM streams one token per event.</summary>
+    public long DeliveredTokens { get; set; }
+
+    /// <summary>
+    /// Usage to account for: what the model server reported, or, for a stream that ended without reporting it (the
+    /// server failed or was cut off mid-stream), the tokens delivered until then; prompt tokens are then unknown.
+    /// </summary>
+    public TokenUsage? BilledUsage => Usage ?? (DeliveredTokens > 0 ? new TokenUsage(0, DeliveredTokens) : null);
+
+    /// <summary>
+    /// The status an error event stands for when it ended a stream already answered with 200: the model server's own
+    /// (vLLM's in-stream error) or the gateway's (server gone, silent, shutting down); null for a stream that ended well.
+    /// </summary>
+    public int? EndedWithStatus { get; set; }
 
     /// <summary>Receives a copy of the response body as it is read, when the answer is to be cached.</summary>
     public ResponseCapture? Capture { get; set; }
@@ -56,6 +80,9 @@ public sealed class UpstreamExchange(ModelRoute route, InferenceOperation operat
     public OpenAiError? Unavailable { get; set; }
 
     public TimeSpan? UnavailableRetryAfter { get; set; }
+
+    /// <summary>The Retry-After of <see cref="FailureError"/>, when it has one.</summary>
+    public TimeSpan? RetryAfter => Failure == UpstreamFailure.ShuttingDown ? GatewayShutdown.RetryAfter : UnavailableRetryAfter;
 
     public TimeSpan? TimeToFirstByte => FirstByteTimestamp == 0 ? null : TimeProvider.GetElapsedTime(StartTimestamp, FirstByteTimestamp);
 
@@ -78,10 +105,12 @@ public sealed class UpstreamExchange(ModelRoute route, InferenceOperation operat
         return TimeSpan.FromTicks(Math.Max(1, Math.Min(budget.Ticks, remaining.Ticks)));
     }
 
-    /// <summary>Names the limit that ran out, given that the deadline from <see cref="NextReadBudget"/> fired.</summary>
-    public UpstreamFailure ClassifyTimeout() => Elapsed >= Route.Options.RequestTimeout
-        ? UpstreamFailure.RequestTimeout
-        : FirstByteTimestamp == 0 ? UpstreamFailure.FirstByteTimeout : UpstreamFailure.StreamIdleTimeout;
+    /// <summary>Names the limit that ran out (or the shutdown), given that the deadline from <see cref="NextReadBudget"/> or the shutdown fired.</summary>
+    public UpstreamFailure ClassifyTimeout() =>
+        ShutdownGraceOver.IsCancellationRequested ? UpstreamFailure.ShuttingDown
+        : Elapsed >= Route.Options.RequestTimeout ? UpstreamFailure.RequestTimeout
+        : FirstByteTimestamp == 0 ? UpstreamFailure.FirstByteTimeout
+        : UpstreamFailure.StreamIdleTimeout;
 
     public string DescribeFailure() => Failure switch
     {
@@ -90,21 +119,25 @@ public sealed class UpstreamExchange(ModelRoute route, InferenceOperation operat
         UpstreamFailure.StreamIdleTimeout => $"The model server for '{Route.Id}' went silent for longer than StreamIdleTimeout ({Route.Options.StreamIdleTimeout}).",
         UpstreamFailure.RequestTimeout => $"The request to '{Route.Id}' ran longer than RequestTimeout ({Route.Options.RequestTimeout}).",
         UpstreamFailure.StreamBroken => $"The model server for '{Route.Id}' closed the stream before it was complete.",
+        UpstreamFailure.ShuttingDown => GatewayShutdown.Error(Route.Id).Message,
         _ => $"The model server for '{Route.Id}' failed.",
     };
 
     /// <summary>
-    /// What the client is told when the exchange failed before an answer: why a managed model could not be brought
-    /// back (503), or 504 for a deadline and 502 for anything else.
+    /// What the client is told when the exchange failed, as the answer or as the event that ends a stream: why a
+    /// managed model could not be brought back (503), or 504 for a deadline and 502 for anything else.
     /// </summary>
-    public OpenAiError FailureError() => Unavailable ?? new OpenAiError(
-        Failure is UpstreamFailure.FirstByteTimeout or UpstreamFailure.RequestTimeout ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status502BadGateway,
+    public OpenAiError FailureError() => Failure == UpstreamFailure.ShuttingDown ? GatewayShutdown.Error(Route.Id) : Unavailable ?? new OpenAiError(
+        Failure is UpstreamFailure.FirstByteTimeout or UpstreamFailure.StreamIdleTimeout or UpstreamFailure.RequestTimeout
+            ? StatusCodes.Status504GatewayTimeout
+            : StatusCodes.Status502BadGateway,
         DescribeFailure(), "server_error", null, FailureCode());
 
     public string FailureCode() => Failure switch
     {
         UpstreamFailure.Unreachable => "upstream_unreachable",
         UpstreamFailure.StreamBroken => "upstream_stream_broken",
+        UpstreamFailure.ShuttingDown => "shutting_down",
         UpstreamFailure.None => "upstream_error",
         _ => "upstream_timeout",
     };

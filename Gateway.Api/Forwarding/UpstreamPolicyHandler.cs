@@ -44,7 +44,7 @@ internal sealed partial class UpstreamPolicyHandler(HttpMessageHandler inner, Mo
     private async Task<HttpResponseMessage> SendWithConnectRetryAsync(
         HttpRequestMessage request, UpstreamExchange exchange, CancellationTokenSource deadline, CancellationToken cancellationToken)
     {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token, exchange.ShutdownGraceOver);
         while (true)
         {
             exchange.ConnectAttempts++;
@@ -67,7 +67,8 @@ internal sealed partial class UpstreamPolicyHandler(HttpMessageHandler inner, Mo
                     await RerouteAsync(request, exchange, linked.Token);
                 }
             }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && deadline.IsCancellationRequested)
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested
+                && (deadline.IsCancellationRequested || exchange.ShutdownGraceOver.IsCancellationRequested))
             {
                 exchange.Failure = exchange.ClassifyTimeout();
                 throw new TimeoutException(exchange.DescribeFailure());

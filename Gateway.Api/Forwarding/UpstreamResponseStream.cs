@@ -4,9 +4,10 @@ namespace LlmAspire.Gateway.Forwarding;
 
 /// <summary>
 /// The model server's response body as the gateway reads it. It enforces the first-byte, idle-gap and overall
-/// deadlines on every read, records the first byte and the reported token usage, and — for server-sent event
-/// streams — hands out whole events only, so that when the server fails mid-stream the client receives an error
-/// event and a clean end of stream instead of a cut connection or half an event.
+/// deadlines and the end of the shutdown's grace period on every read, records the first byte and the token usage
+/// (reported, or delivered when a stream ends without a report), and — for server-sent event streams — hands out
+/// whole events only, so that when the server fails mid-stream the client receives an error event and a clean end
+/// of stream instead of a cut connection or half an event.
 /// </summary>
 internal sealed class UpstreamResponseStream : Stream
 {
@@ -141,7 +142,7 @@ internal sealed class UpstreamResponseStream : Stream
         if (linked is null || linkedFor != cancellationToken)
         {
             linked?.Dispose();
-            linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+            linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token, exchange.ShutdownGraceOver);
             linkedFor = cancellationToken;
         }
 
@@ -149,7 +150,8 @@ internal sealed class UpstreamResponseStream : Stream
         {
             return await inner.ReadAsync(buffer, linked.Token);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && deadline.IsCancellationRequested)
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested
+            && (deadline.IsCancellationRequested || exchange.ShutdownGraceOver.IsCancellationRequested))
         {
             return Fail(exchange.ClassifyTimeout());
         }
@@ -171,8 +173,9 @@ internal sealed class UpstreamResponseStream : Stream
 
         // Whatever partial event was held is dropped: the client gets whole events, then the error, then [DONE].
         heldLength = 0;
-        ending = new OpenAiError(StatusCodes.Status502BadGateway, exchange.DescribeFailure(), "server_error", null, exchange.FailureCode())
-            .ToServerSentEvents();
+        var error = exchange.FailureError();
+        exchange.EndedWithStatus = error.Status;
+        ending = error.ToServerSentEvents();
         return null;
     }
 
@@ -214,24 +217,20 @@ internal sealed class UpstreamResponseStream : Stream
         return ObserveEvents(buffer, complete);
     }
 
+    /// <summary>
+    /// Looks at each complete event once: a usage report (dropped when only the gateway asked for it), an error the
+    /// server ends the stream with (its status is kept for the ledger), or generated text (counted, for the usage of a
+    /// stream that ends without a report). Returns the bytes to hand out.
+    /// </summary>
     private int ObserveEvents(Span<byte> buffer, int length)
     {
-        var searchFrom = 0;
-        while (searchFrom < length)
+        var start = 0;
+        while (start < length)
         {
-            var found = buffer[searchFrom..length].IndexOf("\"usage\""u8);
-            if (found < 0)
-            {
-                break;
-            }
-
-            found += searchFrom;
-            var start = buffer[..found].LastIndexOf(EventSeparator);
-            start = start < 0 ? 0 : start + EventSeparator.Length;
-            var end = buffer[found..length].IndexOf(EventSeparator);
-            end = end < 0 ? length : found + end + EventSeparator.Length;
-
-            if (TokenUsage.TryReadEvent(buffer[start..end], out var usage, out var usageOnly))
+            var separator = buffer[start..length].IndexOf(EventSeparator);
+            var end = separator < 0 ? length : start + separator + EventSeparator.Length;
+            var serverSentEvent = buffer[start..end];
+            if (serverSentEvent.IndexOf("\"usage\""u8) >= 0 && TokenUsage.TryReadEvent(serverSentEvent, out var usage, out var usageOnly))
             {
                 exchange.Usage = usage;
                 if (usageOnly && !exchange.ClientRequestedUsage)
@@ -239,11 +238,19 @@ internal sealed class UpstreamResponseStream : Stream
                     // The gateway asked for this chunk for its own accounting; the client did not.
                     buffer[end..length].CopyTo(buffer[start..]);
                     length -= end - start;
-                    end = start;
+                    continue;
                 }
             }
+            else if (StreamEvents.ErrorStatus(serverSentEvent) is { } status)
+            {
+                exchange.EndedWithStatus = status;
+            }
+            else if (StreamEvents.CarriesText(serverSentEvent))
+            {
+                exchange.DeliveredTokens++;
+            }
 
-            searchFrom = end;
+            start = end;
         }
 
         return length;

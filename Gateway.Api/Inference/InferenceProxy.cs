@@ -7,6 +7,7 @@ using LlmAspire.Gateway.Ledger;
 using LlmAspire.Gateway.ModelLifecycle;
 using LlmAspire.Gateway.OpenAi;
 using LlmAspire.Gateway.Routing;
+using LlmAspire.Gateway.Shutdown;
 using LlmAspire.Gateway.Telemetry;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -16,7 +17,8 @@ namespace LlmAspire.Gateway.Inference;
 
 /// <summary>
 /// The request path of an inference call: read and check the body, route by model, answer from the cache when it
-/// can, wait for admission, forward, record. Every early answer is an OpenAI-shaped error.
+/// can, wait for admission, forward, record. Every early answer is an OpenAI-shaped error, also the one a request
+/// still waiting when the shutdown's grace period ends gets.
 /// </summary>
 internal sealed partial class InferenceProxy(
     IOptions<GatewayOptions> options,
@@ -27,8 +29,10 @@ internal sealed partial class InferenceProxy(
     InferenceCache cache,
     IHttpForwarder forwarder,
     UpstreamHttpClient upstream,
+    UpstreamTransformer transformer,
     StartedStreamForwarder startedStreams,
     GatewayMetrics metrics,
+    GatewayShutdown shutdown,
     TimeProvider timeProvider,
     ILogger<InferenceProxy> logger)
 {
@@ -63,16 +67,31 @@ internal sealed partial class InferenceProxy(
             return;
         }
 
+        // Waiting for a slot or for the model ends with the request, or with the shutdown's grace period.
+        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, shutdown.GraceOver);
+        try
+        {
+            await AdmitAndForwardAsync(context, operation, request, model, body.Value, cached, waiting.Token);
+        }
+        catch (OperationCanceledException) when (shutdown.GraceOver.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
+        {
+            await FailAsync(context, GatewayShutdown.Error(model.Id), GatewayShutdown.RetryAfter);
+        }
+    }
+
+    private async Task AdmitAndForwardAsync(HttpContext context, InferenceOperation operation, InferenceRequest request, RoutedModel model,
+        ReadOnlyMemory<byte> body, CacheTicket cached, CancellationToken waiting)
+    {
         // Before ModelManager's catalog has been read, an unknown id may not exist: ModelManager is asked before the
         // request gets a queue. Otherwise a request queues first and, holding its slot, waits for the model to load.
         var route = model.Route;
-        if (model.Unconfirmed && (route = await ActivateAsync(context, model, request.Stream)) is null)
+        if (model.Unconfirmed && (route = await ActivateAsync(context, model, request.Stream, waiting)) is null)
         {
             return;
         }
 
         var queue = admission.For(model.Id, route?.Options ?? model.Options);
-        var (result, slot) = await queue.EnterAsync(context.RequestAborted, modelLoading: route is null);
+        var (result, slot) = await queue.EnterAsync(waiting, modelLoading: route is null);
         using (slot)
         {
             if (result != AdmissionResult.Admitted)
@@ -83,7 +102,7 @@ internal sealed partial class InferenceProxy(
 
             if (route is null)
             {
-                if ((route = await ActivateAsync(context, model, request.Stream)) is null)
+                if ((route = await ActivateAsync(context, model, request.Stream, waiting)) is null)
                 {
                     return;
                 }
@@ -92,7 +111,7 @@ internal sealed partial class InferenceProxy(
             }
 
             metrics.Admitted(route.Id);
-            await ForwardAsync(context, route, operation, request, request.UpstreamBody(body.Value), cached);
+            await ForwardAsync(context, route, operation, request, request.UpstreamBody(body), cached);
         }
     }
 
@@ -101,9 +120,9 @@ internal sealed partial class InferenceProxy(
     /// the gateway meanwhile, which commits its response to 200: later errors become error events. Returns null when
     /// the model could not be made ready and the client has been told why.
     /// </summary>
-    private async Task<ModelRoute?> ActivateAsync(HttpContext context, RoutedModel model, bool stream)
+    private async Task<ModelRoute?> ActivateAsync(HttpContext context, RoutedModel model, bool stream, CancellationToken waiting)
     {
-        var loading = activation.ActivateAsync(model, context.RequestAborted);
+        var loading = activation.ActivateAsync(model, waiting);
         if (stream && !loading.IsCompleted && !context.Response.HasStarted)
         {
             await LoadingKeepAlive.WriteUntilAsync(context.Response, model.Id, loading, loadingKeepAliveInterval, timeProvider);
@@ -122,7 +141,7 @@ internal sealed partial class InferenceProxy(
 
     private async Task ForwardAsync(HttpContext context, ModelRoute route, InferenceOperation operation, InferenceRequest request, ReadOnlyMemory<byte> upstreamBody, CacheTicket cached)
     {
-        var exchange = new UpstreamExchange(route, operation, request.Stream, request.ClientRequestedUsage, timeProvider) { Capture = cached.Capture };
+        var exchange = new UpstreamExchange(route, operation, request.Stream, request.ClientRequestedUsage, timeProvider, shutdown.GraceOver) { Capture = cached.Capture };
         context.Features.Set(exchange);
         if (context.Response.HasStarted)
         {
@@ -148,7 +167,7 @@ internal sealed partial class InferenceProxy(
             VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
         };
 
-        var error = await forwarder.SendAsync(context, route.DestinationPrefix, upstream.Invoker, config, UpstreamTransformer.Instance);
+        var error = await forwarder.SendAsync(context, route.DestinationPrefix, upstream.Invoker, config, transformer);
         if (error != ForwarderError.None && !context.RequestAborted.IsCancellationRequested)
         {
             await ReportForwardingErrorAsync(context, exchange, error);
@@ -174,7 +193,7 @@ internal sealed partial class InferenceProxy(
         }
 
         context.Response.Clear();
-        await exchange.FailureError().WriteAsync(context.Response, exchange.UnavailableRetryAfter);
+        await exchange.FailureError().WriteAsync(context.Response, exchange.RetryAfter);
     }
 
     /// <summary>
@@ -236,12 +255,20 @@ internal sealed partial class InferenceProxy(
             await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
             return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
         }
-        catch (BadHttpRequestException exception) when (exception.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        catch (BadHttpRequestException exception)
         {
-            await OpenAiError.BodyTooLarge(maxBodyBytes).WriteAsync(context.Response);
+            // The client's fault (too large, bad chunked framing, sent too slowly): answered here, so that the ledger
+            // records the status, and logged as one Debug line, not as the gateway's error.
+            LogUnreadableBody(logger, exception.StatusCode, exception.Message);
+            await (exception.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? OpenAiError.BodyTooLarge(maxBodyBytes)
+                : OpenAiError.Of(exception.StatusCode, exception.Message, ErrorResponseExtensions.CodeFor(exception.StatusCode))).WriteAsync(context.Response);
             return null;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "The request body could not be read ({Status}: {Reason})")]
+    private static partial void LogUnreadableBody(ILogger logger, int status, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Forwarding to model {Model} failed: {Error} ({Failure})")]
     private static partial void LogForwardingError(ILogger logger, string model, ForwarderError error, UpstreamFailure failure, Exception? exception);

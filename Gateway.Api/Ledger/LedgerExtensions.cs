@@ -2,13 +2,14 @@ namespace LlmAspire.Gateway.Ledger;
 
 public static class LedgerExtensions
 {
-    /// <summary>Registers the usage ledger: the in-process queue, the spool and the background writer.</summary>
+    /// <summary>Registers the usage ledger: the in-process queue, the spool, the background writer and its health check.</summary>
     public static IHostApplicationBuilder AddUsageLedger(this IHostApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<LedgerOptions>(LedgerOptions.SectionName);
         builder.Services.AddSingleton<LedgerStore>();
         builder.Services.AddSingleton<UsageLedger>();
         builder.Services.AddHostedService<LedgerWriter>();
+        builder.Services.AddHealthChecks().AddCheck<LedgerHealthCheck>("ledger");
         return builder;
     }
 

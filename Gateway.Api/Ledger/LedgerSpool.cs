@@ -6,10 +6,12 @@ namespace LlmAspire.Gateway.Ledger;
 /// Rows that could not reach PostgreSQL, on local disk. Each batch becomes one segment file, written to a temporary
 /// name, flushed to the device and then renamed, so a crash can at worst tear the last line of the segment being written. Segment names
 /// sort in write order, which is the replay order. A segment is deleted only after its rows are committed; a crash in
-/// between replays it again, and the ledger's primary key (the request id) turns the repeat into a no-op.
+/// between replays it again, and the ledger's primary key (the request id) turns the repeat into a no-op. Rows that
+/// PostgreSQL refuses for what they hold are kept apart, one file each, under <see cref="QuarantineDirectory"/>.
 /// </summary>
 public sealed class LedgerSpool
 {
+    public const string QuarantineDirectory = "quarantine";
     private const string Extension = ".jsonl";
     private static readonly JsonSerializerOptions SerializerOptions = new(JsonSerializerDefaults.Web);
 
@@ -91,6 +93,18 @@ public sealed class LedgerSpool
         return entries;
     }
 
+    /// <summary>
+    /// Keeps a row PostgreSQL refused for what it holds, with the reason, as <c>quarantine/&lt;request id&gt;.json</c>:
+    /// it is never replayed, and stays for an operator to look at (and insert by hand once the cause is fixed).
+    /// </summary>
+    public void Quarantine(UsageEntry entry, string reason)
+    {
+        var quarantine = Directory.CreateDirectory(Path.Combine(directory, QuarantineDirectory)).FullName;
+        var path = Path.Combine(quarantine, $"{entry.RequestId:N}.json");
+        File.WriteAllBytes(path + ".tmp", JsonSerializer.SerializeToUtf8Bytes(new QuarantinedRow(entry, reason), SerializerOptions));
+        File.Move(path + ".tmp", path, overwrite: true);
+    }
+
     public void Delete(string segment)
     {
         lock (gate)
@@ -103,3 +117,6 @@ public sealed class LedgerSpool
         }
     }
 }
+
+/// <summary>A quarantined row and why PostgreSQL refused it.</summary>
+public sealed record QuarantinedRow(UsageEntry Row, string Reason);

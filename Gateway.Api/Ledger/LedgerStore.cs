@@ -1,4 +1,5 @@
 using LlmAspire.Storage;
+using Npgsql;
 using NpgsqlTypes;
 
 namespace LlmAspire.Gateway.Ledger;
@@ -8,7 +9,8 @@ public sealed class LedgerStore(GatewayDatabase database)
 {
     /// <summary>
     /// Inserts a batch in one statement (one array per column, unnested); rows already present (a replayed spool
-    /// segment) are skipped, so every request is stored exactly once however often its row is written.
+    /// segment) are skipped, so every request is stored exactly once however often its row is written. Text is made
+    /// storable here, at the one place rows enter the table, so rows spooled before that rule existed are also taken.
     /// </summary>
     public async Task InsertAsync(IReadOnlyList<UsageEntry> batch, CancellationToken cancellationToken)
     {
@@ -22,10 +24,10 @@ public sealed class LedgerStore(GatewayDatabase database)
         var parameters = command.Parameters;
         parameters.AddWithValue("request_id", NpgsqlDbType.Array | NpgsqlDbType.Uuid, batch.Select(e => e.RequestId).ToArray());
         parameters.AddWithValue("occurred_at", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, batch.Select(e => DateTime.SpecifyKind(e.OccurredAt, DateTimeKind.Utc)).ToArray());
-        parameters.AddWithValue("key_id", NpgsqlDbType.Array | NpgsqlDbType.Text, batch.Select(e => e.KeyId).ToArray());
-        parameters.AddWithValue("tenant", NpgsqlDbType.Array | NpgsqlDbType.Text, batch.Select(e => e.Tenant).ToArray());
-        parameters.AddWithValue("model", NpgsqlDbType.Array | NpgsqlDbType.Text, batch.Select(e => e.Model).ToArray());
-        parameters.AddWithValue("operation", NpgsqlDbType.Array | NpgsqlDbType.Text, batch.Select(e => e.Operation).ToArray());
+        parameters.AddWithValue("key_id", NpgsqlDbType.Array | NpgsqlDbType.Text, batch.Select(e => PostgresText.Storable(e.KeyId)).ToArray());
+        parameters.AddWithValue("tenant", NpgsqlDbType.Array | NpgsqlDbType.Text, batch.Select(e => PostgresText.Storable(e.Tenant)).ToArray());
+        parameters.AddWithValue("model", NpgsqlDbType.Array | NpgsqlDbType.Text, batch.Select(e => PostgresText.Storable(e.Model)).ToArray());
+        parameters.AddWithValue("operation", NpgsqlDbType.Array | NpgsqlDbType.Text, batch.Select(e => PostgresText.Storable(e.Operation)).ToArray());
         parameters.AddWithValue("prompt_tokens", NpgsqlDbType.Array | NpgsqlDbType.Bigint, batch.Select(e => e.PromptTokens).ToArray());
         parameters.AddWithValue("completion_tokens", NpgsqlDbType.Array | NpgsqlDbType.Bigint, batch.Select(e => e.CompletionTokens).ToArray());
         parameters.AddWithValue("cached", NpgsqlDbType.Array | NpgsqlDbType.Boolean, batch.Select(e => e.Cached).ToArray());
@@ -34,6 +36,13 @@ public sealed class LedgerStore(GatewayDatabase database)
         parameters.AddWithValue("ttft_ms", NpgsqlDbType.Array | NpgsqlDbType.Double, batch.Select(e => e.TimeToFirstTokenMs).ToArray());
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
+
+    /// <summary>
+    /// True when PostgreSQL refused rows for what they hold (a data exception, class 22, or a constraint, class 23)
+    /// rather than for being unreachable: writing them again cannot succeed, but the other rows of their batch can.
+    /// </summary>
+    public static bool IsRowError(Exception exception) =>
+        exception is PostgresException { SqlState: ['2', '2' or '3', ..] };
 
     /// <summary>Totals per UTC day, key and model for <c>[from, to)</c>, optionally for one key or one model.</summary>
     public async Task<IReadOnlyList<UsageTotals>> AggregateAsync(DateTime from, DateTime to, string? keyId, string? model, CancellationToken cancellationToken)
@@ -50,8 +59,8 @@ public sealed class LedgerStore(GatewayDatabase database)
             """);
         command.Parameters.AddWithValue("from", NpgsqlDbType.TimestampTz, from);
         command.Parameters.AddWithValue("to", NpgsqlDbType.TimestampTz, to);
-        command.Parameters.AddWithValue("key_id", NpgsqlDbType.Text, (object?)keyId ?? DBNull.Value);
-        command.Parameters.AddWithValue("model", NpgsqlDbType.Text, (object?)model ?? DBNull.Value);
+        command.Parameters.AddWithValue("key_id", NpgsqlDbType.Text, (object?)PostgresText.Storable(keyId) ?? DBNull.Value);
+        command.Parameters.AddWithValue("model", NpgsqlDbType.Text, (object?)PostgresText.Storable(model) ?? DBNull.Value);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var totals = new List<UsageTotals>();
         while (await reader.ReadAsync(cancellationToken))

@@ -1,6 +1,7 @@
 namespace LlmAspire.Gateway.Ledger;
 
 /// <summary>One row of <c>usage_ledger</c>: one inference request, whatever its outcome.</summary>
+/// <remarks><see cref="Model"/> is what the client sent, cut to <see cref="MaxModelLength"/>: the queue and the spool hold rows, not bodies.</remarks>
 public sealed record UsageEntry(
     Guid RequestId,
     DateTime OccurredAt,
@@ -13,4 +14,7 @@ public sealed record UsageEntry(
     bool Cached,
     int Status,
     double LatencyMs,
-    double? TimeToFirstTokenMs);
+    double? TimeToFirstTokenMs)
+{
+    public const int MaxModelLength = 256;
+}

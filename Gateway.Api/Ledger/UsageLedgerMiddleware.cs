@@ -2,6 +2,7 @@ using LlmAspire.Gateway.Authentication;
 using LlmAspire.Gateway.Forwarding;
 using LlmAspire.Gateway.Inference;
 using LlmAspire.Gateway.Telemetry;
+using LlmAspire.Storage;
 
 namespace LlmAspire.Gateway.Ledger;
 
@@ -12,8 +13,6 @@ namespace LlmAspire.Gateway.Ledger;
 /// </summary>
 internal sealed class UsageLedgerMiddleware(RequestDelegate next, UsageLedger ledger, GatewayMetrics metrics, TimeProvider timeProvider)
 {
-    private const int ClientClosedRequest = 499;
-
     public async Task InvokeAsync(HttpContext context)
     {
         if (context.GetEndpoint()?.Metadata.GetMetadata<InferenceEndpointMetadata>() is not { } endpoint)
@@ -32,7 +31,7 @@ internal sealed class UsageLedgerMiddleware(RequestDelegate next, UsageLedger le
         finally
         {
             var usage = record.Usage(context);
-            var status = context.RequestAborted.IsCancellationRequested ? ClientClosedRequest : record.Status ?? context.Response.StatusCode;
+            var status = record.Outcome(context);
             metrics.RequestEnded(record.Model, endpoint.Operation, status, usage, record.Cached);
             if (ledger.Enabled)
             {
@@ -44,7 +43,7 @@ internal sealed class UsageLedgerMiddleware(RequestDelegate next, UsageLedger le
                     occurredAt,
                     caller.KeyId,
                     caller.Tenant,
-                    record.Model ?? "",
+                    PostgresText.Storable(record.Model ?? "", UsageEntry.MaxModelLength),
                     InferenceRequest.OperationName(endpoint.Operation),
                     usage?.InputTokens ?? 0,
                     usage?.OutputTokens ?? 0,

@@ -8,6 +8,8 @@ namespace LlmAspire.Gateway.Ledger;
 /// </summary>
 public sealed class UsageRecord
 {
+    private const int ClientClosedRequest = 499;
+
     /// <summary>Generated here, before the row is first written, so that writing it twice stores it once.</summary>
     public Guid RequestId { get; } = Guid.CreateVersion7();
 
@@ -37,6 +39,17 @@ public sealed class UsageRecord
         return record;
     }
 
-    /// <summary>Tokens the request consumed, from the cache or from the model server; null when nothing was answered.</summary>
-    public TokenUsage? Usage(HttpContext context) => Cached ? CachedUsage : context.Features.Get<UpstreamExchange>()?.Usage;
+    /// <summary>
+    /// Tokens the request consumed, from the cache or from the model server (what a broken stream delivered when the
+    /// server could not report it); null when nothing was answered.
+    /// </summary>
+    public TokenUsage? Usage(HttpContext context) => Cached ? CachedUsage : context.Features.Get<UpstreamExchange>()?.BilledUsage;
+
+    /// <summary>
+    /// The status the request ended with: 499 when the client went away, the status of the error event that ended a
+    /// stream answered with 200, otherwise the response's.
+    /// </summary>
+    public int Outcome(HttpContext context) => context.RequestAborted.IsCancellationRequested
+        ? ClientClosedRequest
+        : Status ?? context.Features.Get<UpstreamExchange>()?.EndedWithStatus ?? context.Response.StatusCode;
 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using LlmAspire.Gateway.OpenAi;
 using LlmAspire.Gateway.Routing;
+using LlmAspire.Gateway.Shutdown;
 using LlmAspire.Gateway.Telemetry;
 
 namespace LlmAspire.Gateway.ModelLifecycle;
@@ -12,7 +13,7 @@ namespace LlmAspire.Gateway.ModelLifecycle;
 /// </summary>
 internal sealed partial class ModelActivation(
     ModelRouteTable routes, ModelManagerClient modelManager, GatewayMetrics metrics, TimeProvider timeProvider,
-    IHostApplicationLifetime lifetime, ILogger<ModelActivation> logger)
+    GatewayShutdown shutdown, ILogger<ModelActivation> logger)
 {
     private readonly ConcurrentDictionary<(string Model, bool Verify), Lazy<Task<ModelRoute>>> pending = new();
 
@@ -56,7 +57,8 @@ internal sealed partial class ModelActivation(
         var outcome = "ready";
         try
         {
-            var snapshot = await modelManager.EnsureAsync(key.Model, key.Verify, lifetime.ApplicationStopping);
+            // A load goes on through the shutdown's grace period: requests waiting for it may still be served.
+            var snapshot = await modelManager.EnsureAsync(key.Model, key.Verify, shutdown.GraceOver);
             if (routes.Apply(snapshot).Route is not { } route)
             {
                 throw new ModelActivationException(new OpenAiError(StatusCodes.Status503ServiceUnavailable,

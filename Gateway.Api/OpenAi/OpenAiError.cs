@@ -10,6 +10,10 @@ namespace LlmAspire.Gateway.OpenAi;
 /// </summary>
 public sealed record OpenAiError(int Status, string Message, string Type, string? Param = null, string? Code = null)
 {
+    /// <summary>An error whose type follows from its status: <c>invalid_request_error</c> below 500, <c>server_error</c> from 500.</summary>
+    public static OpenAiError Of(int status, string message, string code) =>
+        new(status, message, status < StatusCodes.Status500InternalServerError ? "invalid_request_error" : "server_error", null, code);
+
     public static OpenAiError InvalidRequest(string message, string? param = null, string code = "invalid_request") =>
         new(StatusCodes.Status400BadRequest, message, "invalid_request_error", param, code);
 

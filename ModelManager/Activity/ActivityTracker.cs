@@ -20,6 +20,12 @@ public sealed record ModelActivity(int InFlight, double IdleSeconds, int Queued 
 /// </summary>
 public sealed class ActivityTracker(IOptions<ModelManagerOptions> options, TimeProvider timeProvider)
 {
+    /// <summary>The most requests one replica may report in flight, or queued, for one model; more is not a real count.</summary>
+    public const int MaxRequests = 1_000_000;
+
+    /// <summary>The longest idle time a replica may report (ten years); more is not a real duration.</summary>
+    public const double MaxIdleSeconds = 315_576_000;
+
     private readonly ConcurrentDictionary<string, Replica> replicas = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTimeOffset> lastActivity = new(StringComparer.Ordinal);
     private readonly ChangeSignal changed = new();
@@ -32,14 +38,15 @@ public sealed class ActivityTracker(IOptions<ModelManagerOptions> options, TimeP
         var known = models.Where(entry => catalog.ContainsKey(entry.Key)).ToList();
         var report = new Replica(
             now,
-            known.ToDictionary(entry => entry.Key, entry => Math.Max(0, entry.Value.InFlight), StringComparer.Ordinal),
-            known.ToDictionary(entry => entry.Key, entry => Math.Max(0, entry.Value.Queued), StringComparer.Ordinal));
+            known.ToDictionary(entry => entry.Key, entry => Math.Clamp(entry.Value.InFlight, 0, MaxRequests), StringComparer.Ordinal),
+            known.ToDictionary(entry => entry.Key, entry => Math.Clamp(entry.Value.Queued, 0, MaxRequests), StringComparer.Ordinal));
         replicas.TryGetValue(replica, out var previous);
         replicas[replica] = report;
         var news = previous is null ? report.IsBusy : !report.SameCounts(previous);
         foreach (var (model, activity) in known)
         {
-            var idle = double.IsFinite(activity.IdleSeconds) ? Math.Clamp(activity.IdleSeconds, 0, TimeSpan.MaxValue.TotalSeconds / 2) : 0;
+            // Clamped as well as validated by the API: a time before the calendar's start would throw here.
+            var idle = double.IsFinite(activity.IdleSeconds) ? Math.Clamp(activity.IdleSeconds, 0, MaxIdleSeconds) : 0;
             news |= Record(model, activity.InFlight > 0 || activity.Queued > 0 ? now : now - TimeSpan.FromSeconds(idle));
         }
 
@@ -62,10 +69,10 @@ public sealed class ActivityTracker(IOptions<ModelManagerOptions> options, TimeP
     }
 
     /// <summary>Requests in flight for the model across the replicas that reported within the grace period.</summary>
-    public int InFlight(string model) => LiveReplicas().Sum(replica => replica.InFlight.TryGetValue(model, out var count) ? count : 0);
+    public int InFlight(string model) => Sum(model, replica => replica.InFlight);
 
     /// <summary>Requests waiting for the model in the admission queues of the replicas that reported within the grace period.</summary>
-    public int Queued(string model) => LiveReplicas().Sum(replica => replica.Queued.TryGetValue(model, out var count) ? count : 0);
+    public int Queued(string model) => Sum(model, replica => replica.Queued);
 
     /// <summary>When the model was last in use (a request in flight, ended, or an ensure), or null when never.</summary>
     public DateTimeOffset? LastActivity(string model) => lastActivity.TryGetValue(model, out var time) ? time : null;
@@ -100,6 +107,10 @@ public sealed class ActivityTracker(IOptions<ModelManagerOptions> options, TimeP
             }
         }
     }
+
+    /// <summary>A count summed over the live replicas, in 64 bits and capped: enough replicas could exceed an int.</summary>
+    private int Sum(string model, Func<Replica, Dictionary<string, int>> counts) =>
+        (int)Math.Min(int.MaxValue, LiveReplicas().Sum(replica => counts(replica).TryGetValue(model, out var count) ? (long)count : 0));
 
     /// <summary>Moves the model's last activity forward to <paramref name="time"/>; true when that is news (a second or more).</summary>
     private bool Record(string model, DateTimeOffset time)

@@ -15,12 +15,6 @@ public sealed record ApiError(ApiErrorBody Error)
     public static ApiError Of(int status, string message, string code) =>
         new(new ApiErrorBody(message, status >= 500 ? "server_error" : "invalid_request_error", code));
 
-    public static Task WriteAsync(HttpContext context, int status, string message, string code)
-    {
-        context.Response.StatusCode = status;
-        return context.Response.WriteAsJsonAsync(Of(status, message, code), JsonSerializerOptions.Web);
-    }
-
     private sealed class ErrorResult(int status, ApiError error, TimeSpan? retryAfter) : IResult
     {
         public Task ExecuteAsync(HttpContext httpContext)

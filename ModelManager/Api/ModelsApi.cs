@@ -5,7 +5,6 @@ using System.Text.Json;
 using LlmAspire.ModelManager.Activity;
 using LlmAspire.ModelManager.Catalog;
 using LlmAspire.ModelManager.Lifecycle;
-using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.Extensions.Options;
 
 namespace LlmAspire.ModelManager.Api;
@@ -23,13 +22,7 @@ public static class ModelsApi
     /// </summary>
     public static WebApplication MapModelsApi(this WebApplication app)
     {
-        app.UseExceptionHandler(errorApp => errorApp.Run(context =>
-        {
-            var exception = context.Features.Get<IExceptionHandlerFeature>()?.Error;
-            return exception is BadHttpRequestException badRequest
-                ? ApiError.WriteAsync(context, badRequest.StatusCode, badRequest.Message, "invalid_request")
-                : ApiError.WriteAsync(context, StatusCodes.Status500InternalServerError, "ModelManager failed to process the request.", "server_error");
-        }));
+        app.UseErrorResponses();
 
         var api = app.MapGroup("/api").AddEndpointFilter(RequireToken);
 
@@ -138,9 +131,13 @@ public static class ModelsApi
             return ApiError.Result(StatusCodes.Status400BadRequest, "'replica' is required: a name that stays the same across one gateway process's reports.", "invalid_request");
         }
 
-        if (report.Models?.Values.Any(entry => entry is null || entry.InFlight < 0 || entry.Queued < 0 || !double.IsFinite(entry.IdleSeconds) || entry.IdleSeconds < 0) == true)
+        if (report.Models?.Values.Any(entry => entry is null
+                or { InFlight: < 0 or > ActivityTracker.MaxRequests } or { Queued: < 0 or > ActivityTracker.MaxRequests }
+                || entry.IdleSeconds is not (>= 0 and <= ActivityTracker.MaxIdleSeconds)) == true)
         {
-            return ApiError.Result(StatusCodes.Status400BadRequest, "Every model entry needs 'inFlight' ≥ 0 and 'idleSeconds' ≥ 0 ('queued', when given, ≥ 0).", "invalid_request");
+            return ApiError.Result(StatusCodes.Status400BadRequest,
+                $"Every model entry needs 'inFlight' (and 'queued', when given) from 0 to {ActivityTracker.MaxRequests} and 'idleSeconds' from 0 to {ActivityTracker.MaxIdleSeconds}.",
+                "invalid_request");
         }
 
         activity.Report(report.Replica, report.Models ?? []);

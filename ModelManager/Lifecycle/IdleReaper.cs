@@ -8,7 +8,8 @@ namespace LlmAspire.ModelManager.Lifecycle;
 /// Stops ready models that nobody uses: no request in flight on any live gateway replica, and the last one ended
 /// longer ago than the model's idle timeout. A model with requests in flight is never stopped, however long they run.
 /// </summary>
-public sealed class IdleReaper(ModelFleet fleet, ActivityTracker activity, IOptions<ModelManagerOptions> options, TimeProvider timeProvider)
+public sealed partial class IdleReaper(
+    ModelFleet fleet, ActivityTracker activity, IOptions<ModelManagerOptions> options, TimeProvider timeProvider, ILogger<IdleReaper> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -16,7 +17,15 @@ public sealed class IdleReaper(ModelFleet fleet, ActivityTracker activity, IOpti
         using var timer = new PeriodicTimer(options.Value.IdleCheckInterval, timeProvider);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
-            await ReapAsync();
+            try
+            {
+                await ReapAsync();
+            }
+            catch (Exception exception)
+            {
+                // One failed pass must not end reaping for good (nor, through the host, stop the service and its models).
+                LogPassFailed(logger, exception);
+            }
         }
     }
 
@@ -36,4 +45,7 @@ public sealed class IdleReaper(ModelFleet fleet, ActivityTracker activity, IOpti
     }
 
     private bool IsIdle(ManagedModel model) => activity.IsIdle(model.Id, model.Options.IdleTimeout, model.LoadedSince);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Looking for idle models failed; trying again at the next check")]
+    private static partial void LogPassFailed(ILogger logger, Exception exception);
 }

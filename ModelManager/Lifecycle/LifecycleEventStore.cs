@@ -11,7 +11,8 @@ internal sealed class LifecycleEventStore(GatewayDatabase database)
 {
     /// <summary>
     /// Inserts a batch in one statement (one array per column, unnested, in order); events already stored (a batch
-    /// written again after a failure that may have come after the commit) are skipped, so each is stored once.
+    /// written again after a failure that may have come after the commit) are skipped, so each is stored once. Text
+    /// (a server's last output in <c>detail</c>) is made storable first: the batch is retried until it is written.
     /// </summary>
     public async Task InsertAsync(IReadOnlyList<LifecycleEventRow> batch, CancellationToken cancellationToken)
     {
@@ -23,13 +24,13 @@ internal sealed class LifecycleEventStore(GatewayDatabase database)
         var parameters = command.Parameters;
         parameters.AddWithValue("event_id", NpgsqlDbType.Array | NpgsqlDbType.Uuid, batch.Select(r => r.EventId).ToArray());
         parameters.AddWithValue("occurred_at", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, batch.Select(r => r.Event.OccurredAt.UtcDateTime).ToArray());
-        parameters.AddWithValue("model", NpgsqlDbType.Array | NpgsqlDbType.Text, batch.Select(r => r.Event.Model).ToArray());
-        parameters.AddWithValue("event", NpgsqlDbType.Array | NpgsqlDbType.Text, batch.Select(r => r.Event.Event).ToArray());
-        parameters.AddWithValue("runtime", NpgsqlDbType.Array | NpgsqlDbType.Text, batch.Select(r => r.Event.Runtime).ToArray());
-        parameters.AddWithValue("instance", NpgsqlDbType.Array | NpgsqlDbType.Text, batch.Select(r => r.Event.Instance).ToArray());
-        parameters.AddWithValue("endpoint", NpgsqlDbType.Array | NpgsqlDbType.Text, batch.Select(r => r.Event.Endpoint?.ToString()).ToArray());
+        parameters.AddWithValue("model", NpgsqlDbType.Array | NpgsqlDbType.Text, batch.Select(r => PostgresText.Storable(r.Event.Model)).ToArray());
+        parameters.AddWithValue("event", NpgsqlDbType.Array | NpgsqlDbType.Text, batch.Select(r => PostgresText.Storable(r.Event.Event)).ToArray());
+        parameters.AddWithValue("runtime", NpgsqlDbType.Array | NpgsqlDbType.Text, batch.Select(r => PostgresText.Storable(r.Event.Runtime)).ToArray());
+        parameters.AddWithValue("instance", NpgsqlDbType.Array | NpgsqlDbType.Text, batch.Select(r => PostgresText.Storable(r.Event.Instance)).ToArray());
+        parameters.AddWithValue("endpoint", NpgsqlDbType.Array | NpgsqlDbType.Text, batch.Select(r => PostgresText.Storable(r.Event.Endpoint?.ToString())).ToArray());
         parameters.AddWithValue("duration_ms", NpgsqlDbType.Array | NpgsqlDbType.Double, batch.Select(r => r.Event.DurationMs).ToArray());
-        parameters.AddWithValue("detail", NpgsqlDbType.Array | NpgsqlDbType.Text, batch.Select(r => r.Event.Detail).ToArray());
+        parameters.AddWithValue("detail", NpgsqlDbType.Array | NpgsqlDbType.Text, batch.Select(r => PostgresText.Storable(r.Event.Detail)).ToArray());
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 }

@@ -60,9 +60,9 @@ public sealed class CacheRequestTests
     {
         var body = Encoding.UTF8.GetBytes("""{"model":"m","temperature":0,"prompt":"x"}""");
 
-        Assert.NotEqual(CacheRequest.Create(body, CompletionKind.Text, "tenant:a").Key, CacheRequest.Create(body, CompletionKind.Text, "tenant:b").Key);
-        Assert.NotEqual(CacheRequest.Create(body, CompletionKind.Text, Scope).Key, CacheRequest.Create(body, CompletionKind.Chat, Scope).Key);
-        Assert.Contains("tenant:a", CacheRequest.Create(body, CompletionKind.Text, "tenant:a").Key, StringComparison.Ordinal);
+        Assert.NotEqual(Create(body, CompletionKind.Text, "tenant:a").Key, Create(body, CompletionKind.Text, "tenant:b").Key);
+        Assert.NotEqual(Create(body, CompletionKind.Text, Scope).Key, Create(body, CompletionKind.Chat, Scope).Key);
+        Assert.Contains("tenant:a", Create(body, CompletionKind.Text, "tenant:a").Key, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -78,7 +78,7 @@ public sealed class CacheRequestTests
 
     [Fact]
     public void Embeddings_are_always_deterministic() =>
-        Assert.True(CacheRequest.Create("""{"model":"e","input":"x"}"""u8, CompletionKind.Embeddings, Scope).Deterministic);
+        Assert.True(Create("""{"model":"e","input":"x"}"""u8.ToArray(), CompletionKind.Embeddings, Scope).Deterministic);
 
     [Theory]
     [InlineData("bypass", CacheDirective.Bypass)]
@@ -89,5 +89,28 @@ public sealed class CacheRequestTests
     public void The_request_header_is_read_leniently(string? value, CacheDirective directive) =>
         Assert.Equal(directive, CacheHeaders.Parse(value));
 
-    private static CacheRequest Key(string body) => CacheRequest.Create(Encoding.UTF8.GetBytes(body), CompletionKind.Chat, Scope);
+    [Fact]
+    public void Numbers_beyond_double_have_a_key_of_their_own()
+    {
+        var huge = Key("""{"model":"m","temperature":0,"messages":[],"logit_bias":{"1":1e400}}""");
+        var larger = Key("""{"model":"m","temperature":0,"messages":[],"logit_bias":{"1":1e401}}""");
+        var digits = Key($$"""{"model":"m","temperature":0,"messages":[],"seed":{{new string('9', 5_000)}}}""");
+
+        Assert.NotEqual(huge.Key, larger.Key);
+        Assert.True(digits.Deterministic);
+    }
+
+    [Theory]
+    [InlineData("""{"model":"m","temperature":0,"messages":[{"role":"user","content":"cut \ud83d"}]}""")]
+    [InlineData("""{"model":"m","temperature":0,"messages":[{"role":"user","content":"\ude00"}]}""")]
+    public void Bodies_without_a_canonical_form_are_not_cached(string body) =>
+        Assert.False(CacheRequest.TryCreate(Encoding.UTF8.GetBytes(body), CompletionKind.Chat, Scope, out _));
+
+    private static CacheRequest Key(string body) => Create(Encoding.UTF8.GetBytes(body), CompletionKind.Chat, Scope);
+
+    private static CacheRequest Create(byte[] body, CompletionKind kind, string scope)
+    {
+        Assert.True(CacheRequest.TryCreate(body, kind, scope, out var request));
+        return request;
+    }
 }

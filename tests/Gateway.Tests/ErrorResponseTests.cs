@@ -38,6 +38,10 @@ public sealed class ErrorResponseTests : IAsyncLifetime
     [InlineData("/v1/completions", "{\"model\":\"m\",\"messages\":[]}", "prompt", "missing_required_parameter")]
     [InlineData("/v1/embeddings", "{\"model\":\"m\",\"prompt\":\"x\"}", "input", "missing_required_parameter")]
     [InlineData("/v1/chat/completions", "", null, "invalid_json")]
+    [InlineData("/v1/chat/completions", "{\"model\":\"m\",\"model\":\"x\",\"messages\":[]}", "model", "duplicate_parameter")]
+    [InlineData("/v1/chat/completions", "{\"model\":\"m\",\"stream\":true,\"stream\":false,\"messages\":[]}", "stream", "duplicate_parameter")]
+    [InlineData("/v1/chat/completions", "{\"model\":\"m\",\"stream_options\":{\"include_usage\":true,\"include_usage\":false},\"messages\":[]}", "stream_options.include_usage", "duplicate_parameter")]
+    [InlineData("/v1/chat/completions", "{\"model\":\"m\\ud83d\",\"messages\":[]}", "model", "invalid_request")]
     public async Task Malformed_or_incomplete_bodies_are_400(string path, string body, string? param, string code)
     {
         using var response = await gateway.Client.SendAsync(Post(path, body), Token);

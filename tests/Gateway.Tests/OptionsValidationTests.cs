@@ -48,6 +48,9 @@ public sealed class OptionsValidationTests
     [InlineData("Gateway:ModelManager:LoadingKeepAliveInterval", "00:10:00", "allowed range 00:00:00.100 to 00:05:00")]
     [InlineData("Gateway:ModelManager:ActivityReportInterval", "-1", "allowed range 00:00:00.100 to 00:01:00")]
     [InlineData("Gateway:ModelManager:Token", "x", "is not a known setting")]
+    [InlineData("Gateway:ShutdownGracePeriod", "forever", "allowed range 00:00:00 to 1.00:00:00")]
+    [InlineData("Gateway:Auth:KeyLookupTimeout", "00:00:00", "allowed range 00:00:00.050 to 00:01:00")]
+    [InlineData("Gateway:Auth:NewKeyLookupsPerSecond", "0", "allowed range 1 to 100000")]
     public async Task Invalid_gateway_setting_refuses_to_start(string key, string value, string allowed)
     {
         await using var app = GatewayServer.Build(GatewayServer.ModelSettings("m", Upstream).Append(KeyValuePair.Create(key, value))

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using LlmAspire.Gateway.Tests.Infrastructure;
-using Npgsql;
+using static LlmAspire.Gateway.Tests.Infrastructure.LedgerTable;
 using static LlmAspire.Gateway.Tests.Infrastructure.OpenAiRequests;
 using static LlmAspire.Gateway.Tests.Infrastructure.StorageServers;
 
@@ -154,52 +154,4 @@ public sealed class UsageLedgerTests(StorageServers servers) : IAsyncLifetime
         using var response = await gateway.Client.SendAsync(request, Token);
         Assert.Equal(expected, response.StatusCode);
     }
-
-    private static async Task WaitForRowsAsync(string database, long expected, int seconds = 30)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        long count;
-        while ((count = await CountAsync(database)) < expected)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"The ledger has {count} rows; {expected} expected.");
-            await Task.Delay(100, Token);
-        }
-
-        Assert.Equal(expected, count);
-    }
-
-    private static async Task<long> CountAsync(string database)
-    {
-        try
-        {
-            await using var connection = new NpgsqlConnection(database);
-            await connection.OpenAsync(Token);
-            await using var command = new NpgsqlCommand("SELECT count(*) FROM usage_ledger", connection);
-            return (long)(await command.ExecuteScalarAsync(Token))!;
-        }
-        catch (NpgsqlException)
-        {
-            return -1;
-        }
-    }
-
-    private static async Task<List<Row>> RowsAsync(string database)
-    {
-        await using var connection = new NpgsqlConnection(database);
-        await connection.OpenAsync(Token);
-        await using var command = new NpgsqlCommand(
-            "SELECT key_id, tenant, model, prompt_tokens, completion_tokens, cached, status, time_to_first_token_ms FROM usage_ledger ORDER BY occurred_at, request_id",
-            connection);
-        await using var reader = await command.ExecuteReaderAsync(Token);
-        var rows = new List<Row>();
-        while (await reader.ReadAsync(Token))
-        {
-            rows.Add(new Row(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetBoolean(5),
-                reader.GetInt32(6), reader.IsDBNull(7) ? null : reader.GetDouble(7)));
-        }
-
-        return rows;
-    }
-
-    private sealed record Row(string KeyId, string Tenant, string Model, long PromptTokens, long CompletionTokens, bool Cached, int Status, double? TimeToFirstTokenMs);
 }

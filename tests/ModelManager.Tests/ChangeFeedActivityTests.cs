@@ -30,7 +30,9 @@ public sealed class ChangeFeedActivityTests : IAsyncLifetime
             new($"ModelManager:Models:{Model}:MaxConcurrency", "1"),
             .. TestCatalog.SimulatorProcess(Model, IdleTimeout.ToString(), "00:01:00", "--startup-delay-ms", "1500", "--output-tokens", "4"),
         ]);
-        gateway = await host.StartGatewayAsync("--Gateway:ModelManager:ActivityReportInterval", "00:00:00.200");
+        // The simulator's time-to-first-token header is passed on to it (the gateway forwards only the headers it is told to).
+        gateway = await host.StartGatewayAsync(
+            "--Gateway:ModelManager:ActivityReportInterval", "00:00:00.200", "--Gateway:Upstream:ForwardedRequestHeaders:0", "x-sim-ttft-ms");
         client = new HttpClient { BaseAddress = new Uri(gateway.Urls.First()), Timeout = TimeSpan.FromMinutes(2) };
     }
 

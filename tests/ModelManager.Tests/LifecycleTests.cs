@@ -58,7 +58,7 @@ public sealed class LifecycleTests : IAsyncLifetime
         var events = new InMemoryLifecycleEventSink(NullLogger<InMemoryLifecycleEventSink>.Instance);
         var fleet = new ModelFleet(
             options, [runtime], new ReadinessProbe(), activity, time, events, new ModelManagerMetrics(meters), NullLogger<ManagedModel>.Instance);
-        return new Harness(fleet, activity, new IdleReaper(fleet, activity, options, time), events);
+        return new Harness(fleet, activity, new IdleReaper(fleet, activity, options, time, NullLogger<IdleReaper>.Instance), events);
     }
 
     private static Dictionary<string, ModelActivity> Busy(string model, int inFlight) => new() { [model] = new ModelActivity(inFlight, 0) };

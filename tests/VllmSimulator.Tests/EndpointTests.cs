@@ -204,6 +204,8 @@ public sealed partial class EndpointTests(DefaultSimulator simulator) : IClassFi
     [InlineData("/v1/chat/completions", """[1,2]""", null)]
     [InlineData("/v1/completions", """{"model":"sim-model"}""", "prompt")]
     [InlineData("/v1/embeddings", """{"input":[]}""", "input")]
+    [InlineData("/v1/chat/completions", """{"messages":[{"role":"user","content":"cut \ud83d"}]}""", null)]
+    [InlineData("/v1/embeddings", """{"input":["\ude00"]}""", null)]
     public async Task BadRequestsAre400InOpenAiErrorShape(string path, string body, string? param)
     {
         using var response = await Client.SendAsync(SimulatorHost.Post(path, body), Cancel);

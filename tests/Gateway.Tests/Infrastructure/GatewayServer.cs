@@ -27,20 +27,26 @@ public sealed class GatewayServer : IAsyncDisposable
     /// <summary>
     /// Builds the gateway with the given configuration (keys as in appsettings, e.g. <c>Gateway:Models:m:Endpoint</c>).
     /// Authentication is turned off with its documented switch, since most tests run without PostgreSQL; tests of
-    /// API keys turn it back on in <paramref name="settings"/> (a later value wins).
+    /// API keys turn it back on in <paramref name="settings"/> (a later value wins). The simulator's request headers
+    /// are added to those forwarded upstream.
     /// </summary>
-    public static WebApplication Build(IEnumerable<KeyValuePair<string, string>> settings) =>
+    public static WebApplication Build(IEnumerable<KeyValuePair<string, string>> settings, Action<IServiceCollection>? configureServices = null) =>
         GatewayApplication.Create(
         [
             "--urls", "http://127.0.0.1:0",
             "--Logging:LogLevel:Default", "Warning",
             "--Gateway:Auth:Enabled", "false",
+            // The simulator's per-request overrides and faults, which tests send through the gateway.
+            "--Gateway:Upstream:ForwardedRequestHeaders:0", "x-sim-fault",
+            "--Gateway:Upstream:ForwardedRequestHeaders:1", "x-sim-output-tokens",
+            "--Gateway:Upstream:ForwardedRequestHeaders:2", "x-sim-tokens-per-second",
+            "--Gateway:Upstream:ForwardedRequestHeaders:3", "x-sim-ttft-ms",
             .. settings.SelectMany(setting => new[] { $"--{setting.Key}", setting.Value }),
-        ]);
+        ], configureServices);
 
-    public static async Task<GatewayServer> StartAsync(IEnumerable<KeyValuePair<string, string>> settings)
+    public static async Task<GatewayServer> StartAsync(IEnumerable<KeyValuePair<string, string>> settings, Action<IServiceCollection>? configureServices = null)
     {
-        var app = Build(settings);
+        var app = Build(settings, configureServices);
         await app.StartAsync(TestContext.Current.CancellationToken);
         var address = app.Urls.First();
         return new GatewayServer(app, new Uri(address));

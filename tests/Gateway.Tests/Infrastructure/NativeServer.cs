@@ -13,6 +13,9 @@ internal static partial class NativeServer
 {
     public const int SigInt = 2;
     public const int SigKill = 9;
+    public const int SigTerm = 15;
+    public const int SigCont = 18;
+    public const int SigStop = 19;
 
     public static int FreePort()
     {
@@ -41,6 +44,35 @@ internal static partial class NativeServer
 
     /// <summary>Sends <paramref name="signal"/> to the process with <paramref name="pid"/>; false when it is already gone.</summary>
     public static bool Signal(int pid, int signal) => kill(pid, signal) == 0;
+
+    /// <summary>The ids of the processes whose parent is <paramref name="pid"/> (from <c>/proc/&lt;pid&gt;/stat</c>).</summary>
+    public static IEnumerable<int> Children(int pid)
+    {
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), out var child))
+            {
+                continue;
+            }
+
+            string stat;
+            try
+            {
+                stat = File.ReadAllText(Path.Combine(directory, "stat"));
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+
+            // pid (comm) state ppid …; comm may hold spaces and parentheses, so read after the last ')'.
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            if (int.TryParse(fields[1], out var parent) && parent == pid)
+            {
+                yield return child;
+            }
+        }
+    }
 
     /// <summary>Waits for the process to exit; kills it (and its children) when it has not within <paramref name="timeout"/>.</summary>
     public static async Task WaitForExitAsync(Process process, TimeSpan timeout)

@@ -85,11 +85,39 @@ public sealed class PostgresServer : IAsyncDisposable
     {
         if (process is { HasExited: false } running)
         {
+            // A frozen server would not act on the signal.
+            Thaw();
             NativeServer.Signal(running.Id, NativeServer.SigInt);
             await NativeServer.WaitForExitAsync(running, TimeSpan.FromSeconds(60));
         }
 
         NpgsqlConnection.ClearAllPools();
+    }
+
+    /// <summary>
+    /// Hangs the server without closing anything, like a frozen host: SIGSTOP to the postmaster, then to every process
+    /// it started (the backends of open connections too). Connections and queries get no answer until <see cref="Thaw"/>.
+    /// </summary>
+    public void Freeze()
+    {
+        var postmaster = process!.Id;
+        NativeServer.Signal(postmaster, NativeServer.SigStop);
+        foreach (var child in NativeServer.Children(postmaster))
+        {
+            NativeServer.Signal(child, NativeServer.SigStop);
+        }
+    }
+
+    /// <summary>Lets a frozen server run again (SIGCONT to its processes, the postmaster last).</summary>
+    public void Thaw()
+    {
+        var postmaster = process!.Id;
+        foreach (var child in NativeServer.Children(postmaster))
+        {
+            NativeServer.Signal(child, NativeServer.SigCont);
+        }
+
+        NativeServer.Signal(postmaster, NativeServer.SigCont);
     }
 
     public async Task<long> ScalarAsync(string connectionString, string sql)

@@ -36,7 +36,8 @@ public sealed class RecordingUpstream : IAsyncDisposable
                 context.Request.Path,
                 context.Request.Headers.Authorization.ToString(),
                 context.Request.Headers["traceparent"].ToString(),
-                await reader.ReadToEndAsync(context.RequestAborted)));
+                await reader.ReadToEndAsync(context.RequestAborted),
+                context.Request.Headers.ToDictionary(header => header.Key, header => header.Value.ToString(), StringComparer.OrdinalIgnoreCase)));
             await respond(context);
         });
         await app.StartAsync(TestContext.Current.CancellationToken);
@@ -51,5 +52,5 @@ public sealed class RecordingUpstream : IAsyncDisposable
         await app.DisposeAsync();
     }
 
-    public sealed record SeenRequest(string Path, string Authorization, string TraceParent, string Body);
+    public sealed record SeenRequest(string Path, string Authorization, string TraceParent, string Body, IReadOnlyDictionary<string, string> Headers);
 }

@@ -51,7 +51,11 @@ public sealed class StorageServers : IAsyncLifetime
     }
 
     /// <summary>Creates an API key through the admin API and returns the whole key.</summary>
-    public static async Task<(string Id, string Key)> CreateKeyAsync(GatewayServer gateway, string tenant, object? limits = null)
+    public static Task<(string Id, string Key)> CreateKeyAsync(GatewayServer gateway, string tenant, object? limits = null) =>
+        CreateKeyAsync(gateway.Client, tenant, limits);
+
+    /// <summary>Creates an API key through the admin API of the gateway <paramref name="client"/> talks to.</summary>
+    public static async Task<(string Id, string Key)> CreateKeyAsync(HttpClient client, string tenant, object? limits = null)
     {
         var body = new JsonObject { ["name"] = $"test key of {tenant}", ["tenant"] = tenant };
         if (limits is not null)
@@ -64,7 +68,7 @@ public sealed class StorageServers : IAsyncLifetime
 
         using var request = new HttpRequestMessage(HttpMethod.Post, "/admin/keys") { Content = JsonContent.Create(body) };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", AdminKey);
-        using var response = await gateway.Client.SendAsync(request, TestContext.Current.CancellationToken);
+        using var response = await client.SendAsync(request, TestContext.Current.CancellationToken);
         var created = JsonNode.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken))!;
         Assert.True(response.IsSuccessStatusCode, created.ToJsonString());
         return ((string)created["api_key"]!["id"]!, (string)created["key"]!);

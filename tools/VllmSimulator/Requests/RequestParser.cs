@@ -21,6 +21,12 @@ internal static class RequestParser
             error = BadRequest($"Request body is not valid JSON: {ex.Message}", null);
             return false;
         }
+        catch (InvalidOperationException ex)
+        {
+            // Unescaping a string that has no UTF-16 form: an unpaired surrogate escape, or bytes that are not UTF-8.
+            error = BadRequest($"Request body holds text that is not valid: {ex.Message}", null);
+            return false;
+        }
     }
 
     private static bool TryParseCore(in ReadOnlySequence<byte> body, ApiKind kind, SimulatorState state, out ParsedRequest request, out RequestError error)
