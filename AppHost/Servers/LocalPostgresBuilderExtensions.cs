@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.Versioning;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -34,8 +35,21 @@ internal static class LocalPostgresBuilderExtensions
             await InitializeClusterAsync(postgres, bin, asRoot, logger, cancellationToken);
         });
 
+        // A connection of its own each time: the port changes from run to run, and a pooled data source would keep the first.
         var healthCheck = $"{name}_check";
-        builder.Services.AddHealthChecks().AddNpgSql(_ => AdminConnectionString(postgres), name: healthCheck);
+        builder.Services.AddHealthChecks().AddAsyncCheck(healthCheck, async cancellationToken =>
+        {
+            try
+            {
+                await using var connection = new NpgsqlConnection(AdminConnectionString(postgres));
+                await connection.OpenAsync(cancellationToken);
+                return HealthCheckResult.Healthy();
+            }
+            catch (Exception exception) when (exception is NpgsqlException or InvalidOperationException or IOException)
+            {
+                return HealthCheckResult.Unhealthy(exception.Message);
+            }
+        });
         builder.Eventing.Subscribe<ResourceReadyEvent>(postgres, async (e, cancellationToken) =>
         {
             var logger = e.Services.GetRequiredService<ResourceLoggerService>().GetLogger(postgres);
