@@ -1,4 +1,4 @@
-namespace LlmAspire.Gateway;
+namespace LlmAspire.Gateway.Api;
 
 /// <summary>The gateway's composition, shared by <c>Program.cs</c> and the tests that host it in-process.</summary>
 public static class GatewayApplication

@@ -1,22 +1,22 @@
-using LlmAspire.Gateway.Admin;
-using LlmAspire.Gateway.Admission;
-using LlmAspire.Gateway.Authentication;
-using LlmAspire.Gateway.Caching;
-using LlmAspire.Gateway.Configuration;
-using LlmAspire.Gateway.Forwarding;
-using LlmAspire.Gateway.Inference;
-using LlmAspire.Gateway.Ledger;
-using LlmAspire.Gateway.ModelLifecycle;
-using LlmAspire.Gateway.Models;
-using LlmAspire.Gateway.OpenAi;
-using LlmAspire.Gateway.RateLimiting;
-using LlmAspire.Gateway.Shutdown;
-using LlmAspire.Gateway.Telemetry;
+using LlmAspire.Gateway.Api.Admin;
+using LlmAspire.Gateway.Api.Admission;
+using LlmAspire.Gateway.Api.Authentication;
+using LlmAspire.Gateway.Api.Caching;
+using LlmAspire.Gateway.Api.Configuration;
+using LlmAspire.Gateway.Api.Forwarding;
+using LlmAspire.Gateway.Api.Inference;
+using LlmAspire.Gateway.Api.Ledger;
+using LlmAspire.Gateway.Api.ModelLifecycle;
+using LlmAspire.Gateway.Api.Models;
+using LlmAspire.Gateway.Api.OpenAi;
+using LlmAspire.Gateway.Api.RateLimiting;
+using LlmAspire.Gateway.Api.Shutdown;
+using LlmAspire.Gateway.Api.Telemetry;
 using LlmAspire.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
-namespace LlmAspire.Gateway;
+namespace LlmAspire.Gateway.Api;
 
 public static class GatewayExtensions
 {

@@ -1,3 +1,3 @@
-using LlmAspire.Gateway;
+using LlmAspire.Gateway.Api;
 
 await GatewayApplication.Create(args).RunAsync();

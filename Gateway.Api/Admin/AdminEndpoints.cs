@@ -1,12 +1,12 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using LlmAspire.Gateway.Authentication;
-using LlmAspire.Gateway.Ledger;
-using LlmAspire.Gateway.OpenAi;
+using LlmAspire.Gateway.Api.Authentication;
+using LlmAspire.Gateway.Api.Ledger;
+using LlmAspire.Gateway.Api.OpenAi;
 using LlmAspire.Storage;
 
-namespace LlmAspire.Gateway.Admin;
+namespace LlmAspire.Gateway.Api.Admin;
 
 /// <summary>
 /// The admin API (docs/admin-api.md): <c>/admin/keys</c> to create, list and revoke API keys, <c>/admin/usage</c> for

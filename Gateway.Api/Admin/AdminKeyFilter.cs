@@ -1,11 +1,11 @@
 using System.Security.Cryptography;
 using System.Text;
-using LlmAspire.Gateway.Authentication;
-using LlmAspire.Gateway.OpenAi;
+using LlmAspire.Gateway.Api.Authentication;
+using LlmAspire.Gateway.Api.OpenAi;
 using LlmAspire.Storage;
 using Microsoft.Extensions.Options;
 
-namespace LlmAspire.Gateway.Admin;
+namespace LlmAspire.Gateway.Api.Admin;
 
 /// <summary>
 /// Lets through only requests bearing <c>Gateway:Auth:AdminKey</c> (compared in constant time); without a configured

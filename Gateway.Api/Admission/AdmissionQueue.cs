@@ -1,7 +1,7 @@
 using System.Threading.RateLimiting;
-using LlmAspire.Gateway.Configuration;
+using LlmAspire.Gateway.Api.Configuration;
 
-namespace LlmAspire.Gateway.Admission;
+namespace LlmAspire.Gateway.Api.Admission;
 
 /// <summary>The outcome of asking for a slot.</summary>
 public enum AdmissionResult

@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
-using LlmAspire.Gateway.Configuration;
-using LlmAspire.Gateway.Routing;
-using LlmAspire.Gateway.Telemetry;
+using LlmAspire.Gateway.Api.Configuration;
+using LlmAspire.Gateway.Api.Routing;
+using LlmAspire.Gateway.Api.Telemetry;
 
-namespace LlmAspire.Gateway.Admission;
+namespace LlmAspire.Gateway.Api.Admission;
 
 /// <summary>
 /// The admission queue of every model: fixed models' from the start, a managed model's from its first request (with

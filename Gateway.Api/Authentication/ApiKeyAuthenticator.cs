@@ -5,7 +5,7 @@ using LlmAspire.Cache;
 using LlmAspire.Storage;
 using Microsoft.Extensions.Options;
 
-namespace LlmAspire.Gateway.Authentication;
+namespace LlmAspire.Gateway.Api.Authentication;
 
 public enum AuthenticationOutcome
 {

@@ -2,7 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace LlmAspire.Gateway.Authentication;
+namespace LlmAspire.Gateway.Api.Authentication;
 
 /// <summary>
 /// API keys look like <c>llma_&lt;id&gt;_&lt;secret&gt;</c>: a fixed prefix (so secret scanners and people recognise

@@ -1,7 +1,7 @@
-using LlmAspire.Gateway.OpenAi;
+using LlmAspire.Gateway.Api.OpenAi;
 using Microsoft.Extensions.Options;
 
-namespace LlmAspire.Gateway.Authentication;
+namespace LlmAspire.Gateway.Api.Authentication;
 
 /// <summary>
 /// Authenticates every <c>/v1</c> request by its <c>Authorization: Bearer llma_…</c> key and attaches the

@@ -1,4 +1,4 @@
-namespace LlmAspire.Gateway.Authentication;
+namespace LlmAspire.Gateway.Api.Authentication;
 
 /// <summary>One row of <c>api_keys</c>. Limits left null take the <c>Gateway:RateLimits</c> defaults.</summary>
 public sealed record ApiKeyRecord(

@@ -1,7 +1,7 @@
 using LlmAspire.Storage;
 using Npgsql;
 
-namespace LlmAspire.Gateway.Authentication;
+namespace LlmAspire.Gateway.Api.Authentication;
 
 /// <summary>The <c>api_keys</c> table.</summary>
 public sealed class ApiKeyStore(GatewayDatabase database, TimeProvider timeProvider)

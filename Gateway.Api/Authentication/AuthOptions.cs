@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using LlmAspire.Storage;
 using Microsoft.Extensions.Options;
 
-namespace LlmAspire.Gateway.Authentication;
+namespace LlmAspire.Gateway.Api.Authentication;
 
 /// <summary>The <c>Gateway:Auth</c> configuration section.</summary>
 public sealed class AuthOptions

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace LlmAspire.Gateway.Authentication;
+namespace LlmAspire.Gateway.Api.Authentication;
 
 public static class AuthenticationExtensions
 {

@@ -1,11 +1,11 @@
 using System.Text.Json;
 using LlmAspire.Cache;
-using LlmAspire.Gateway.Authentication;
-using LlmAspire.Gateway.Forwarding;
-using LlmAspire.Gateway.Inference;
-using LlmAspire.Gateway.Ledger;
+using LlmAspire.Gateway.Api.Authentication;
+using LlmAspire.Gateway.Api.Forwarding;
+using LlmAspire.Gateway.Api.Inference;
+using LlmAspire.Gateway.Api.Ledger;
 
-namespace LlmAspire.Gateway.Caching;
+namespace LlmAspire.Gateway.Api.Caching;
 
 /// <summary>
 /// The cache step of the request path, between routing and admission. Deterministic requests (or forced ones) are

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace LlmAspire.Gateway.Configuration;
+namespace LlmAspire.Gateway.Api.Configuration;
 
 /// <summary>The <c>Gateway</c> configuration section.</summary>
 public sealed class GatewayOptions

@@ -1,7 +1,7 @@
-using LlmAspire.Gateway.ModelLifecycle;
+using LlmAspire.Gateway.Api.ModelLifecycle;
 using Microsoft.Extensions.Options;
 
-namespace LlmAspire.Gateway.Configuration;
+namespace LlmAspire.Gateway.Api.Configuration;
 
 /// <summary>Rules that span several keys; single values are checked by <c>AddValidatedOptions</c>.</summary>
 internal sealed class GatewayOptionsValidator(IConfiguration configuration) : IValidateOptions<GatewayOptions>

@@ -1,9 +1,9 @@
 using System.Buffers;
 using System.Net;
-using LlmAspire.Gateway.OpenAi;
+using LlmAspire.Gateway.Api.OpenAi;
 using Yarp.ReverseProxy.Forwarder;
 
-namespace LlmAspire.Gateway.Forwarding;
+namespace LlmAspire.Gateway.Api.Forwarding;
 
 /// <summary>
 /// Forwards a streaming request whose response is already under way (the gateway sent <c>: loading</c> comments

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace LlmAspire.Gateway.Forwarding;
+namespace LlmAspire.Gateway.Api.Forwarding;
 
 /// <summary>What accounting needs to know about one server-sent event of a model server's stream, found without parsing most of them.</summary>
 internal static class StreamEvents

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace LlmAspire.Gateway.Forwarding;
+namespace LlmAspire.Gateway.Api.Forwarding;
 
 /// <summary>Token counts a model server reported in a response's <c>usage</c> object.</summary>
 public readonly record struct TokenUsage(long InputTokens, long OutputTokens)

@@ -1,10 +1,10 @@
-using LlmAspire.Gateway.Caching;
-using LlmAspire.Gateway.Inference;
-using LlmAspire.Gateway.OpenAi;
-using LlmAspire.Gateway.Routing;
-using LlmAspire.Gateway.Shutdown;
+using LlmAspire.Gateway.Api.Caching;
+using LlmAspire.Gateway.Api.Inference;
+using LlmAspire.Gateway.Api.OpenAi;
+using LlmAspire.Gateway.Api.Routing;
+using LlmAspire.Gateway.Api.Shutdown;
 
-namespace LlmAspire.Gateway.Forwarding;
+namespace LlmAspire.Gateway.Api.Forwarding;
 
 /// <summary>Why an upstream exchange ended early, when it did.</summary>
 public enum UpstreamFailure

@@ -1,13 +1,13 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using LlmAspire.Gateway.Configuration;
-using LlmAspire.Gateway.ModelLifecycle;
-using LlmAspire.Gateway.Telemetry;
+using LlmAspire.Gateway.Api.Configuration;
+using LlmAspire.Gateway.Api.ModelLifecycle;
+using LlmAspire.Gateway.Api.Telemetry;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Forwarder;
 
-namespace LlmAspire.Gateway.Forwarding;
+namespace LlmAspire.Gateway.Api.Forwarding;
 
 /// <summary>
 /// The one forwarding client of the process: a single pooled <see cref="SocketsHttpHandler"/> shared by every model,

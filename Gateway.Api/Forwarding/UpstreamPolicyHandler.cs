@@ -1,8 +1,8 @@
 using System.Net;
-using LlmAspire.Gateway.ModelLifecycle;
-using LlmAspire.Gateway.Telemetry;
+using LlmAspire.Gateway.Api.ModelLifecycle;
+using LlmAspire.Gateway.Api.Telemetry;
 
-namespace LlmAspire.Gateway.Forwarding;
+namespace LlmAspire.Gateway.Api.Forwarding;
 
 /// <summary>
 /// The gateway's only policy layer between YARP and the socket pool: it bounds the wait for response headers by the

@@ -1,6 +1,6 @@
-using LlmAspire.Gateway.OpenAi;
+using LlmAspire.Gateway.Api.OpenAi;
 
-namespace LlmAspire.Gateway.Forwarding;
+namespace LlmAspire.Gateway.Api.Forwarding;
 
 /// <summary>
 /// The model server's response body as the gateway reads it. It enforces the first-byte, idle-gap and overall

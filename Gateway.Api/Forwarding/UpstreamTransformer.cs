@@ -1,11 +1,11 @@
 using System.Collections.Frozen;
 using System.Net.Http.Headers;
-using LlmAspire.Gateway.Configuration;
+using LlmAspire.Gateway.Api.Configuration;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Forwarder;
 
-namespace LlmAspire.Gateway.Forwarding;
+namespace LlmAspire.Gateway.Api.Forwarding;
 
 /// <summary>
 /// Shapes the forwarded request. Request headers are forwarded from an allow-list: what a model server needs to read

@@ -1,4 +1,4 @@
-namespace LlmAspire.Gateway.Inference;
+namespace LlmAspire.Gateway.Api.Inference;
 
 public static class InferenceEndpoints
 {

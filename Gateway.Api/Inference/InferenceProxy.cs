@@ -1,19 +1,19 @@
 using System.Runtime.InteropServices;
-using LlmAspire.Gateway.Admission;
-using LlmAspire.Gateway.Caching;
-using LlmAspire.Gateway.Configuration;
-using LlmAspire.Gateway.Forwarding;
-using LlmAspire.Gateway.Ledger;
-using LlmAspire.Gateway.ModelLifecycle;
-using LlmAspire.Gateway.OpenAi;
-using LlmAspire.Gateway.Routing;
-using LlmAspire.Gateway.Shutdown;
-using LlmAspire.Gateway.Telemetry;
+using LlmAspire.Gateway.Api.Admission;
+using LlmAspire.Gateway.Api.Caching;
+using LlmAspire.Gateway.Api.Configuration;
+using LlmAspire.Gateway.Api.Forwarding;
+using LlmAspire.Gateway.Api.Ledger;
+using LlmAspire.Gateway.Api.ModelLifecycle;
+using LlmAspire.Gateway.Api.OpenAi;
+using LlmAspire.Gateway.Api.Routing;
+using LlmAspire.Gateway.Api.Shutdown;
+using LlmAspire.Gateway.Api.Telemetry;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Forwarder;
 
-namespace LlmAspire.Gateway.Inference;
+namespace LlmAspire.Gateway.Api.Inference;
 
 /// <summary>
 /// The request path of an inference call: read and check the body, route by model, answer from the cache when it

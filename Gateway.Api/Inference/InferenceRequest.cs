@@ -1,7 +1,7 @@
 using System.Text.Json;
-using LlmAspire.Gateway.OpenAi;
+using LlmAspire.Gateway.Api.OpenAi;
 
-namespace LlmAspire.Gateway.Inference;
+namespace LlmAspire.Gateway.Api.Inference;
 
 /// <summary>The OpenAI operations the gateway forwards, named as in the GenAI semantic conventions.</summary>
 public enum InferenceOperation

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace LlmAspire.Gateway.Inference;
+namespace LlmAspire.Gateway.Api.Inference;
 
 /// <summary>
 /// While a streaming request waits for its model to load, the response is started as an event stream and gets an SSE

@@ -1,4 +1,4 @@
-namespace LlmAspire.Gateway.Ledger;
+namespace LlmAspire.Gateway.Api.Ledger;
 
 public static class LedgerExtensions
 {

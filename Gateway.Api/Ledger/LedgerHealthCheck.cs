@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace LlmAspire.Gateway.Ledger;
+namespace LlmAspire.Gateway.Api.Ledger;
 
 /// <summary>
 /// <c>/health</c> says Degraded (still 200: requests are served and no row is lost) while ledger rows are not reaching

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace LlmAspire.Gateway.Ledger;
+namespace LlmAspire.Gateway.Api.Ledger;
 
 /// <summary>The <c>Gateway:Ledger</c> configuration section. The ledger runs when <c>ConnectionStrings:gatewaydb</c> is set.</summary>
 public sealed class LedgerOptions

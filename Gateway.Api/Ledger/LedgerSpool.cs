@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace LlmAspire.Gateway.Ledger;
+namespace LlmAspire.Gateway.Api.Ledger;
 
 /// <summary>
 /// Rows that could not reach PostgreSQL, on local disk. Each batch becomes one segment file, written to a temporary

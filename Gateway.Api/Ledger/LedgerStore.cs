@@ -2,7 +2,7 @@ using LlmAspire.Storage;
 using Npgsql;
 using NpgsqlTypes;
 
-namespace LlmAspire.Gateway.Ledger;
+namespace LlmAspire.Gateway.Api.Ledger;
 
 /// <summary>The <c>usage_ledger</c> table.</summary>
 public sealed class LedgerStore(GatewayDatabase database)

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace LlmAspire.Gateway.Ledger;
+namespace LlmAspire.Gateway.Api.Ledger;
 
 /// <summary>
 /// Moves ledger rows from the in-process queue to PostgreSQL, off the request path, in batches: up to

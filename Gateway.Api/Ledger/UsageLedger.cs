@@ -3,7 +3,7 @@ using System.Threading.Channels;
 using LlmAspire.Storage;
 using Microsoft.Extensions.Options;
 
-namespace LlmAspire.Gateway.Ledger;
+namespace LlmAspire.Gateway.Api.Ledger;
 
 /// <summary>
 /// The request path's side of the ledger: <see cref="Record"/> puts a row into a bounded in-process queue and returns

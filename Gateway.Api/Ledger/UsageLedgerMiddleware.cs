@@ -1,10 +1,10 @@
-using LlmAspire.Gateway.Authentication;
-using LlmAspire.Gateway.Forwarding;
-using LlmAspire.Gateway.Inference;
-using LlmAspire.Gateway.Telemetry;
+using LlmAspire.Gateway.Api.Authentication;
+using LlmAspire.Gateway.Api.Forwarding;
+using LlmAspire.Gateway.Api.Inference;
+using LlmAspire.Gateway.Api.Telemetry;
 using LlmAspire.Storage;
 
-namespace LlmAspire.Gateway.Ledger;
+namespace LlmAspire.Gateway.Api.Ledger;
 
 /// <summary>
 /// Writes one ledger row for every inference request once it has ended, whatever its outcome: served, cached,

@@ -1,6 +1,6 @@
-using LlmAspire.Gateway.Forwarding;
+using LlmAspire.Gateway.Api.Forwarding;
 
-namespace LlmAspire.Gateway.Ledger;
+namespace LlmAspire.Gateway.Api.Ledger;
 
 /// <summary>
 /// What one inference request used, filled in along the request path (model once parsed, usage from the model server

@@ -1,9 +1,9 @@
 using System.Threading.Channels;
-using LlmAspire.Gateway.Admission;
-using LlmAspire.Gateway.Routing;
+using LlmAspire.Gateway.Api.Admission;
+using LlmAspire.Gateway.Api.Routing;
 using Microsoft.Extensions.Options;
 
-namespace LlmAspire.Gateway.ModelLifecycle;
+namespace LlmAspire.Gateway.Api.ModelLifecycle;
 
 /// <summary>
 /// Tells ModelManager what this replica has in flight and queued for each managed model and how long ago its last

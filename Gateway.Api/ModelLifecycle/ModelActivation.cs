@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
-using LlmAspire.Gateway.OpenAi;
-using LlmAspire.Gateway.Routing;
-using LlmAspire.Gateway.Shutdown;
-using LlmAspire.Gateway.Telemetry;
+using LlmAspire.Gateway.Api.OpenAi;
+using LlmAspire.Gateway.Api.Routing;
+using LlmAspire.Gateway.Api.Shutdown;
+using LlmAspire.Gateway.Api.Telemetry;
 
-namespace LlmAspire.Gateway.ModelLifecycle;
+namespace LlmAspire.Gateway.Api.ModelLifecycle;
 
 /// <summary>
 /// Makes managed models routable: one <c>ensure</c> call per model however many requests wait for it (single flight,

@@ -1,7 +1,7 @@
-using LlmAspire.Gateway.Routing;
+using LlmAspire.Gateway.Api.Routing;
 using Microsoft.Extensions.Options;
 
-namespace LlmAspire.Gateway.ModelLifecycle;
+namespace LlmAspire.Gateway.Api.ModelLifecycle;
 
 public static class ModelLifecycleExtensions
 {

@@ -3,10 +3,10 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
-using LlmAspire.Gateway.OpenAi;
+using LlmAspire.Gateway.Api.OpenAi;
 using Microsoft.Extensions.Options;
 
-namespace LlmAspire.Gateway.ModelLifecycle;
+namespace LlmAspire.Gateway.Api.ModelLifecycle;
 
 /// <summary>A catalog model as ModelManager reports it (the fields of its model JSON the gateway uses).</summary>
 public sealed record ManagedModelSnapshot(string Id, string State, Uri? Endpoint, int MaxConcurrency, string? LastError, long Version);

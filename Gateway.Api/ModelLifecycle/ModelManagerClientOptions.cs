@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace LlmAspire.Gateway.ModelLifecycle;
+namespace LlmAspire.Gateway.Api.ModelLifecycle;
 
 /// <summary>
 /// How the gateway works with ModelManager, keys under <c>Gateway:ModelManager</c>. ModelManager itself is found by

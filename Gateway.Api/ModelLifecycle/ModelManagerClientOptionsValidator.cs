@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace LlmAspire.Gateway.ModelLifecycle;
+namespace LlmAspire.Gateway.Api.ModelLifecycle;
 
 /// <summary>ModelManager's API starts and stops GPU workloads and needs its token: configuring the service without one is a mistake.</summary>
 internal sealed class ModelManagerClientOptionsValidator(IConfiguration configuration) : IValidateOptions<ModelManagerClientOptions>

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace LlmAspire.Gateway.ModelLifecycle;
+namespace LlmAspire.Gateway.Api.ModelLifecycle;
 
 /// <summary>
 /// Keeps the routing table's managed part in step with ModelManager through its long-poll change feed. While

@@ -1,7 +1,7 @@
 using System.Text.Json;
-using LlmAspire.Gateway.Routing;
+using LlmAspire.Gateway.Api.Routing;
 
-namespace LlmAspire.Gateway.Models;
+namespace LlmAspire.Gateway.Api.Models;
 
 public static class ModelsEndpoints
 {

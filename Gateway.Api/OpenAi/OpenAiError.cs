@@ -2,7 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text.Json;
 
-namespace LlmAspire.Gateway.OpenAi;
+namespace LlmAspire.Gateway.Api.OpenAi;
 
 /// <summary>
 /// An error in OpenAI's shape, <c>{"error":{"message","type","param","code"}}</c>, so that OpenAI SDKs surface it as

@@ -4,7 +4,7 @@ using System.Threading.RateLimiting;
 using LlmAspire.Cache;
 using StackExchange.Redis;
 
-namespace LlmAspire.Gateway.RateLimiting;
+namespace LlmAspire.Gateway.Api.RateLimiting;
 
 /// <summary>
 /// Per-key limits shared by every gateway replica: requests per minute, tokens per minute and a monthly token budget,

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace LlmAspire.Gateway.RateLimiting;
+namespace LlmAspire.Gateway.Api.RateLimiting;
 
 public enum RateLimitVerdict
 {

@@ -1,11 +1,11 @@
 using System.Globalization;
-using LlmAspire.Gateway.Authentication;
-using LlmAspire.Gateway.Inference;
-using LlmAspire.Gateway.Ledger;
-using LlmAspire.Gateway.OpenAi;
+using LlmAspire.Gateway.Api.Authentication;
+using LlmAspire.Gateway.Api.Inference;
+using LlmAspire.Gateway.Api.Ledger;
+using LlmAspire.Gateway.Api.OpenAi;
 using Microsoft.Extensions.Options;
 
-namespace LlmAspire.Gateway.RateLimiting;
+namespace LlmAspire.Gateway.Api.RateLimiting;
 
 /// <summary>
 /// Applies the caller's key limits to inference requests: one check before the request is read, OpenAI's

@@ -1,7 +1,7 @@
 using System.ComponentModel.DataAnnotations;
-using LlmAspire.Gateway.Authentication;
+using LlmAspire.Gateway.Api.Authentication;
 
-namespace LlmAspire.Gateway.RateLimiting;
+namespace LlmAspire.Gateway.Api.RateLimiting;
 
 /// <summary>
 /// The <c>Gateway:RateLimits</c> section: limits for keys created without their own. 0 means unlimited; a key's own

@@ -1,4 +1,4 @@
-namespace LlmAspire.Gateway.RateLimiting;
+namespace LlmAspire.Gateway.Api.RateLimiting;
 
 public static class RateLimitingExtensions
 {

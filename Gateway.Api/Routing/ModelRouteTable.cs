@@ -1,10 +1,10 @@
 using System.Collections.Frozen;
 using System.Diagnostics.CodeAnalysis;
-using LlmAspire.Gateway.Configuration;
-using LlmAspire.Gateway.ModelLifecycle;
+using LlmAspire.Gateway.Api.Configuration;
+using LlmAspire.Gateway.Api.ModelLifecycle;
 using Microsoft.Extensions.Options;
 
-namespace LlmAspire.Gateway.Routing;
+namespace LlmAspire.Gateway.Api.Routing;
 
 /// <summary>Where one model is served right now and the limits that apply to it.</summary>
 public sealed record ModelRoute(string Id, Uri Endpoint, ModelOptions Options, bool Managed = false)

@@ -1,9 +1,9 @@
 using System.Globalization;
-using LlmAspire.Gateway.Configuration;
-using LlmAspire.Gateway.OpenAi;
+using LlmAspire.Gateway.Api.Configuration;
+using LlmAspire.Gateway.Api.OpenAi;
 using Microsoft.Extensions.Options;
 
-namespace LlmAspire.Gateway.Shutdown;
+namespace LlmAspire.Gateway.Api.Shutdown;
 
 /// <summary>
 /// The gateway's graceful shutdown. From the stopping signal (SIGTERM, Ctrl+C) the web server takes no new requests

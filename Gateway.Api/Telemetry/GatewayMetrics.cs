@@ -1,11 +1,11 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Net;
-using LlmAspire.Gateway.Forwarding;
-using LlmAspire.Gateway.Inference;
-using LlmAspire.Gateway.Routing;
+using LlmAspire.Gateway.Api.Forwarding;
+using LlmAspire.Gateway.Api.Inference;
+using LlmAspire.Gateway.Api.Routing;
 
-namespace LlmAspire.Gateway.Telemetry;
+namespace LlmAspire.Gateway.Api.Telemetry;
 
 /// <summary>
 /// Gateway metrics and traces. Upstream calls follow the OpenTelemetry GenAI semantic conventions

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using LlmAspire.Gateway.Telemetry;
+using LlmAspire.Gateway.Api.Telemetry;
 using LlmAspire.Gateway.Tests.Infrastructure;
 using LlmAspire.ModelManager.Tests.Infrastructure;
 using static LlmAspire.Gateway.Tests.Infrastructure.OpenAiRequests;

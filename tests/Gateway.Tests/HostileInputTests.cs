@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
-using LlmAspire.Gateway.Ledger;
+using LlmAspire.Gateway.Api.Ledger;
 using LlmAspire.Gateway.Tests.Infrastructure;
 using LlmAspire.HostileInput;
 using LlmAspire.ModelManager.Tests.Infrastructure;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Net;
-using LlmAspire.Gateway.Authentication;
+using LlmAspire.Gateway.Api.Authentication;
 using LlmAspire.Gateway.Tests.Infrastructure;
 using LlmAspire.ModelManager.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;

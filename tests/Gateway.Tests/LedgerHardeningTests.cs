@@ -1,5 +1,5 @@
 using System.Net;
-using LlmAspire.Gateway.Ledger;
+using LlmAspire.Gateway.Api.Ledger;
 using LlmAspire.Gateway.Tests.Infrastructure;
 using LlmAspire.ModelManager.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,4 +1,4 @@
-using LlmAspire.Gateway.Ledger;
+using LlmAspire.Gateway.Api.Ledger;
 
 namespace LlmAspire.Gateway.Tests;
 

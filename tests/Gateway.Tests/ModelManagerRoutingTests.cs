@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using LlmAspire.Gateway.Admission;
+using LlmAspire.Gateway.Api.Admission;
 using LlmAspire.Gateway.Tests.Infrastructure;
 using LlmAspire.ModelManager.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;

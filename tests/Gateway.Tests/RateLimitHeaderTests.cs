@@ -1,4 +1,4 @@
-using LlmAspire.Gateway.RateLimiting;
+using LlmAspire.Gateway.Api.RateLimiting;
 
 namespace LlmAspire.Gateway.Tests;
 

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using LlmAspire.Gateway.Telemetry;
+using LlmAspire.Gateway.Api.Telemetry;
 using LlmAspire.Gateway.Tests.Infrastructure;
 using static LlmAspire.Gateway.Tests.Infrastructure.OpenAiRequests;
 

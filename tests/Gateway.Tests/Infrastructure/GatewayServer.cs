@@ -1,4 +1,5 @@
-using LlmAspire.Gateway.Admission;
+using LlmAspire.Gateway.Api;
+using LlmAspire.Gateway.Api.Admission;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmAspire.Gateway.Tests.Infrastructure;

@@ -82,7 +82,7 @@ public sealed class ModelManagerHost : IAsyncDisposable
     /// </summary>
     public async Task<WebApplication> StartGatewayAsync(params string[] settings)
     {
-        var gateway = Gateway.GatewayApplication.Create(
+        var gateway = Gateway.Api.GatewayApplication.Create(
         [
             "--urls", "http://127.0.0.1:0",
             "--Logging:LogLevel:Default", "Warning",
