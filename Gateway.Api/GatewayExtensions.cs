@@ -18,7 +18,7 @@ using Microsoft.Extensions.Options;
 
 namespace LlmAspire.Gateway.Api;
 
-public static class GatewayExtensions
+internal static class GatewayExtensions
 {
     /// <summary>
     /// Registers the gateway's data plane (validated options, routing, admission, forwarding, telemetry) and what

@@ -13,7 +13,7 @@ namespace LlmAspire.Gateway.Api.Admin;
 /// ledger totals per day, key and model. JSON in snake_case like the OpenAI API; errors in OpenAI's shape. Live
 /// figures are the gateway's OpenTelemetry metrics.
 /// </summary>
-public static partial class AdminEndpoints
+internal static partial class AdminEndpoints
 {
     // A repeated property is refused rather than read as its last occurrence.
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)

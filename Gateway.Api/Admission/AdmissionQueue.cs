@@ -4,7 +4,7 @@ using LlmAspire.Gateway.Api.Configuration;
 namespace LlmAspire.Gateway.Api.Admission;
 
 /// <summary>The outcome of asking for a slot.</summary>
-public enum AdmissionResult
+internal enum AdmissionResult
 {
     Admitted,
     QueueFull,
@@ -17,7 +17,7 @@ public enum AdmissionResult
 /// from the limiter, never kept beside it, so cancellation cannot make them drift; the one count kept here, slots
 /// whose request waits for its model to load, is taken back by the slot itself however the request ends.
 /// </summary>
-public sealed class AdmissionQueue : IDisposable
+internal sealed class AdmissionQueue : IDisposable
 {
     private readonly ConcurrencyLimiter limiter;
     private readonly TimeProvider timeProvider;
@@ -161,7 +161,7 @@ public sealed class AdmissionQueue : IDisposable
 }
 
 /// <summary>A held admission slot; disposing it frees the slot exactly once.</summary>
-public sealed class AdmissionSlot(AdmissionQueue queue, RateLimitLease lease, long admittedAt, bool modelLoading) : IDisposable
+internal sealed class AdmissionSlot(AdmissionQueue queue, RateLimitLease lease, long admittedAt, bool modelLoading) : IDisposable
 {
     private int released;
     private int loading = modelLoading ? 1 : 0;

@@ -9,7 +9,7 @@ namespace LlmAspire.Gateway.Api.Admission;
 /// The admission queue of every model: fixed models' from the start, a managed model's from its first request (with
 /// the limits it had then; a changed catalog concurrency applies after a gateway restart).
 /// </summary>
-public sealed class AdmissionQueues : IDisposable
+internal sealed class AdmissionQueues : IDisposable
 {
     private readonly ConcurrentDictionary<string, AdmissionQueue> queues = new(StringComparer.Ordinal);
     private readonly TimeProvider timeProvider;

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 
 namespace LlmAspire.Gateway.Api.Authentication;
 
-public enum AuthenticationOutcome
+internal enum AuthenticationOutcome
 {
     Valid,
     Invalid,
@@ -31,7 +31,7 @@ public enum AuthenticationOutcome
 /// <c>HybridCache</c> would give the TTL and the single flight, but not answering with the last row read (up to
 /// <see cref="AuthOptions.KeyCacheMaxStale"/>) when the refresh fails.
 /// </remarks>
-public sealed class ApiKeyAuthenticator
+internal sealed class ApiKeyAuthenticator
 {
     // Ids found not to exist, remembered so that repeating one costs no query; cleared whole when full (new lookups
     // stay bounded by the rate limit, and no key that exists is ever among them).

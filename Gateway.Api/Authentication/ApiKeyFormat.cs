@@ -10,7 +10,7 @@ namespace LlmAspire.Gateway.Api.Authentication;
 /// letters and digits (about 238 random bits). Only SHA-256 of the secret is stored: with that much entropy a slow
 /// password hash adds nothing but latency to every cache miss.
 /// </summary>
-public static class ApiKeyFormat
+internal static class ApiKeyFormat
 {
     public const string Prefix = "llma_";
     public const int IdLength = 12;

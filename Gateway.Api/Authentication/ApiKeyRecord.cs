@@ -1,7 +1,7 @@
 namespace LlmAspire.Gateway.Api.Authentication;
 
 /// <summary>One row of <c>api_keys</c>. Limits left null take the <c>Gateway:RateLimits</c> defaults.</summary>
-public sealed record ApiKeyRecord(
+internal sealed record ApiKeyRecord(
     string Id,
     string Name,
     string Tenant,
@@ -16,7 +16,7 @@ public sealed record ApiKeyRecord(
 /// Who is calling, as established by authentication, carried on the request as a feature. <see cref="KeyId"/> is null
 /// when authentication is turned off (every caller is then the <see cref="Anonymous"/> tenant).
 /// </summary>
-public sealed record CallerIdentity(string? KeyId, string Tenant, int? RequestsPerMinute, int? TokensPerMinute, long? MonthlyTokenBudget)
+internal sealed record CallerIdentity(string? KeyId, string Tenant, int? RequestsPerMinute, int? TokensPerMinute, long? MonthlyTokenBudget)
 {
     public const string AnonymousTenant = "default";
 

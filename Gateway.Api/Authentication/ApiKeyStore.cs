@@ -4,7 +4,7 @@ using Npgsql;
 namespace LlmAspire.Gateway.Api.Authentication;
 
 /// <summary>The <c>api_keys</c> table.</summary>
-public sealed class ApiKeyStore(GatewayDatabase database, TimeProvider timeProvider)
+internal sealed class ApiKeyStore(GatewayDatabase database, TimeProvider timeProvider)
 {
     private const string Columns = "id, name, tenant, secret_hash, requests_per_minute, tokens_per_minute, monthly_token_budget, created_at, revoked_at";
 

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 namespace LlmAspire.Gateway.Api.Authentication;
 
 /// <summary>The <c>Gateway:Auth</c> configuration section.</summary>
-public sealed class AuthOptions
+internal sealed class AuthOptions
 {
     public const string SectionName = "Gateway:Auth";
     public const int MinimumAdminKeyLength = 24;

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Options;
 
 namespace LlmAspire.Gateway.Api.Authentication;
 
-public static class AuthenticationExtensions
+internal static class AuthenticationExtensions
 {
     /// <summary>Registers API key authentication (needs <c>ConnectionStrings:gatewaydb</c> unless <c>Gateway:Auth:Enabled</c> is false).</summary>
     public static IHostApplicationBuilder AddApiKeys(this IHostApplicationBuilder builder)

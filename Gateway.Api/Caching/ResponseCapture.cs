@@ -6,7 +6,7 @@ namespace LlmAspire.Gateway.Api.Caching;
 /// A copy of the bytes a model server sent for a cacheable request, taken as they stream through to the client, up
 /// to a limit; past it the copy is abandoned (the answer is still served, just not stored).
 /// </summary>
-public sealed class ResponseCapture(int limit)
+internal sealed class ResponseCapture(int limit)
 {
     private readonly ArrayBufferWriter<byte> buffer = new(Math.Min(limit, 16 * 1024));
 

@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace LlmAspire.Gateway.Api.Configuration;
 
 /// <summary>The <c>Gateway</c> configuration section.</summary>
-public sealed class GatewayOptions
+internal sealed class GatewayOptions
 {
     public const string SectionName = "Gateway";
 
@@ -31,7 +31,7 @@ public sealed class GatewayOptions
 }
 
 /// <summary>One model: where it is served and how much traffic it takes. Keys under <c>Gateway:Models:&lt;id&gt;</c>.</summary>
-public sealed class ModelOptions
+internal sealed class ModelOptions
 {
     /// <summary>
     /// Root URL of the OpenAI-compatible server (e.g. <c>http://127.0.0.1:8001</c>); request paths are appended. Left
@@ -83,7 +83,7 @@ public sealed class ModelOptions
 }
 
 /// <summary>The single pooled handler every forwarded request goes through. Keys under <c>Gateway:Upstream</c>.</summary>
-public sealed class UpstreamPoolOptions
+internal sealed class UpstreamPoolOptions
 {
     /// <summary>
     /// Connections are replaced after this long so DNS and endpoint changes are picked up; a connection busy with a

@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace LlmAspire.Gateway.Api.Forwarding;
 
 /// <summary>Token counts a model server reported in a response's <c>usage</c> object.</summary>
-public readonly record struct TokenUsage(long InputTokens, long OutputTokens)
+internal readonly record struct TokenUsage(long InputTokens, long OutputTokens)
 {
     /// <summary>Reads a <c>usage</c> object starting at its opening brace; trailing bytes after it are ignored.</summary>
     public static bool TryRead(ReadOnlySpan<byte> json, out TokenUsage usage)

@@ -7,7 +7,7 @@ using LlmAspire.Gateway.Api.Shutdown;
 namespace LlmAspire.Gateway.Api.Forwarding;
 
 /// <summary>Why an upstream exchange ended early, when it did.</summary>
-public enum UpstreamFailure
+internal enum UpstreamFailure
 {
     None,
     Unreachable,
@@ -27,7 +27,7 @@ public enum UpstreamFailure
 /// State of one forwarded request shared by the pieces of the forwarding pipeline (transformer, policy handler,
 /// response stream) and read back for metrics and accounting once it ends.
 /// </summary>
-public sealed class UpstreamExchange(
+internal sealed class UpstreamExchange(
     ModelRoute route, InferenceOperation operation, bool streaming, bool clientRequestedUsage, TimeProvider timeProvider, CancellationToken shutdownGraceOver)
 {
     public static readonly HttpRequestOptionsKey<UpstreamExchange> OptionsKey = new("LlmAspire.UpstreamExchange");

@@ -3,4 +3,4 @@ namespace LlmAspire.Gateway.Api.Inference;
 /// <summary>
 /// Marks an endpoint that calls a model. Rate limits and the usage ledger apply to exactly these endpoints.
 /// </summary>
-public sealed record InferenceEndpointMetadata(InferenceOperation Operation);
+internal sealed record InferenceEndpointMetadata(InferenceOperation Operation);

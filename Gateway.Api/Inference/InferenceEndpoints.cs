@@ -1,6 +1,6 @@
 namespace LlmAspire.Gateway.Api.Inference;
 
-public static class InferenceEndpoints
+internal static class InferenceEndpoints
 {
     /// <summary>Maps the OpenAI inference operations; each is forwarded to the model named in its body.</summary>
     public static IEndpointRouteBuilder MapInferenceApi(this IEndpointRouteBuilder endpoints)

@@ -4,7 +4,7 @@ using LlmAspire.Gateway.Api.OpenAi;
 namespace LlmAspire.Gateway.Api.Inference;
 
 /// <summary>The OpenAI operations the gateway forwards, named as in the GenAI semantic conventions.</summary>
-public enum InferenceOperation
+internal enum InferenceOperation
 {
     Chat,
     TextCompletion,

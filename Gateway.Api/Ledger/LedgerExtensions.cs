@@ -1,6 +1,6 @@
 namespace LlmAspire.Gateway.Api.Ledger;
 
-public static class LedgerExtensions
+internal static class LedgerExtensions
 {
     /// <summary>Registers the usage ledger: the in-process queue, the spool, the background writer and its health check.</summary>
     public static IHostApplicationBuilder AddUsageLedger(this IHostApplicationBuilder builder)

@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace LlmAspire.Gateway.Api.Ledger;
 
 /// <summary>The <c>Gateway:Ledger</c> configuration section. The ledger runs when <c>ConnectionStrings:gatewaydb</c> is set.</summary>
-public sealed class LedgerOptions
+internal sealed class LedgerOptions
 {
     public const string SectionName = "Gateway:Ledger";
 

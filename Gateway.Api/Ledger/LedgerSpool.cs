@@ -9,7 +9,7 @@ namespace LlmAspire.Gateway.Api.Ledger;
 /// between replays it again, and the ledger's primary key (the request id) turns the repeat into a no-op. Rows that
 /// PostgreSQL refuses for what they hold are kept apart, one file each, under <see cref="QuarantineDirectory"/>.
 /// </summary>
-public sealed class LedgerSpool
+internal sealed class LedgerSpool
 {
     public const string QuarantineDirectory = "quarantine";
     private const string Extension = ".jsonl";
@@ -119,4 +119,4 @@ public sealed class LedgerSpool
 }
 
 /// <summary>A quarantined row and why PostgreSQL refused it.</summary>
-public sealed record QuarantinedRow(UsageEntry Row, string Reason);
+internal sealed record QuarantinedRow(UsageEntry Row, string Reason);

@@ -5,7 +5,7 @@ using NpgsqlTypes;
 namespace LlmAspire.Gateway.Api.Ledger;
 
 /// <summary>The <c>usage_ledger</c> table.</summary>
-public sealed class LedgerStore(GatewayDatabase database)
+internal sealed class LedgerStore(GatewayDatabase database)
 {
     /// <summary>
     /// Inserts a batch in one statement (one array per column, unnested); rows already present (a replayed spool
@@ -82,5 +82,5 @@ public sealed class LedgerStore(GatewayDatabase database)
 }
 
 /// <summary>One line of <c>/admin/usage</c>.</summary>
-public sealed record UsageTotals(DateOnly Day, string? KeyId, string Tenant, string Model, long Requests, long CachedRequests,
+internal sealed record UsageTotals(DateOnly Day, string? KeyId, string Tenant, string Model, long Requests, long CachedRequests,
     long FailedRequests, long PromptTokens, long CompletionTokens);

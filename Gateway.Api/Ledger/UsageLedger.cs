@@ -11,7 +11,7 @@ namespace LlmAspire.Gateway.Api.Ledger;
 /// or the writer already stopped at shutdown) goes straight to the durable spool rather than being dropped; only when
 /// the spool's disk cannot take it either is it lost, and counted.
 /// </summary>
-public sealed partial class UsageLedger
+internal sealed partial class UsageLedger
 {
     private readonly Channel<UsageEntry> queue;
     private readonly Lazy<LedgerSpool> spool;

@@ -6,7 +6,7 @@ namespace LlmAspire.Gateway.Api.Ledger;
 /// What one inference request used, filled in along the request path (model once parsed, usage from the model server
 /// or from a cached answer) and read when it ends by the ledger and the rate limiter. Travels as a request feature.
 /// </summary>
-public sealed class UsageRecord
+internal sealed class UsageRecord
 {
     private const int ClientClosedRequest = 499;
 

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 
 namespace LlmAspire.Gateway.Api.ModelLifecycle;
 
-public static class ModelLifecycleExtensions
+internal static class ModelLifecycleExtensions
 {
     /// <summary>
     /// Registers the routing table and, when ModelManager is configured (<c>services:modelmanager</c>, Aspire's

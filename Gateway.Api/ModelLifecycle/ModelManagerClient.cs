@@ -9,19 +9,19 @@ using Microsoft.Extensions.Options;
 namespace LlmAspire.Gateway.Api.ModelLifecycle;
 
 /// <summary>A catalog model as ModelManager reports it (the fields of its model JSON the gateway uses).</summary>
-public sealed record ManagedModelSnapshot(string Id, string State, Uri? Endpoint, int MaxConcurrency, string? LastError, long Version);
+internal sealed record ManagedModelSnapshot(string Id, string State, Uri? Endpoint, int MaxConcurrency, string? LastError, long Version);
 
 /// <summary>ModelManager's whole catalog at one version.</summary>
-public sealed record FleetSnapshot(long Version, IReadOnlyList<ManagedModelSnapshot> Models);
+internal sealed record FleetSnapshot(long Version, IReadOnlyList<ManagedModelSnapshot> Models);
 
 /// <summary>One replica's activity report: in-flight and queued requests and seconds since the last one ended, per model.</summary>
-public sealed record ActivityReport(string Replica, Dictionary<string, ModelActivity> Models);
+internal sealed record ActivityReport(string Replica, Dictionary<string, ModelActivity> Models);
 
 /// <param name="Queued">Waiting in the model's admission queue or, holding a slot, for the model to load.</param>
-public sealed record ModelActivity(int InFlight, double IdleSeconds, int Queued);
+internal sealed record ModelActivity(int InFlight, double IdleSeconds, int Queued);
 
 /// <summary>A model could not be made ready; <see cref="Error"/> is what the client is told.</summary>
-public sealed class ModelActivationException(OpenAiError error, TimeSpan? retryAfter) : Exception(error.Message)
+internal sealed class ModelActivationException(OpenAiError error, TimeSpan? retryAfter) : Exception(error.Message)
 {
     public OpenAiError Error { get; } = error;
 

@@ -7,7 +7,7 @@ namespace LlmAspire.Gateway.Api.ModelLifecycle;
 /// service discovery as <c>modelmanager</c> (<c>services:modelmanager:http:0</c>); without that entry every model is
 /// served at a fixed endpoint and this section is not used.
 /// </summary>
-public sealed class ModelManagerClientOptions
+internal sealed class ModelManagerClientOptions
 {
     public const string SectionName = "Gateway:ModelManager";
 

@@ -62,7 +62,7 @@ internal sealed partial class ModelManagerFeed(
     /// The gateway's readiness does not hang on ModelManager (warm and fixed models keep serving), so an unreachable
     /// ModelManager makes <c>/health</c> say Degraded (still 200) with the reason, for dashboards and operators.
     /// </summary>
-    public sealed class HealthCheck(ModelManagerFeed feed) : IHealthCheck
+    internal sealed class HealthCheck(ModelManagerFeed feed) : IHealthCheck
     {
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
             Task.FromResult(feed.Unreachable is { } reason

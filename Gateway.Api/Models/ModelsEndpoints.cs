@@ -3,7 +3,7 @@ using LlmAspire.Gateway.Api.Routing;
 
 namespace LlmAspire.Gateway.Api.Models;
 
-public static class ModelsEndpoints
+internal static class ModelsEndpoints
 {
     /// <summary>
     /// Maps <c>GET /v1/models</c>: the models this gateway routes, in OpenAI's list format. Models of ModelManager's

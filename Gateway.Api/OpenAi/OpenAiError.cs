@@ -8,7 +8,7 @@ namespace LlmAspire.Gateway.Api.OpenAi;
 /// An error in OpenAI's shape, <c>{"error":{"message","type","param","code"}}</c>, so that OpenAI SDKs surface it as
 /// their own typed exception.
 /// </summary>
-public sealed record OpenAiError(int Status, string Message, string Type, string? Param = null, string? Code = null)
+internal sealed record OpenAiError(int Status, string Message, string Type, string? Param = null, string? Code = null)
 {
     /// <summary>An error whose type follows from its status: <c>invalid_request_error</c> below 500, <c>server_error</c> from 500.</summary>
     public static OpenAiError Of(int status, string message, string code) =>

@@ -13,7 +13,7 @@ namespace LlmAspire.Gateway.Api.RateLimiting;
 /// requests. While Redis is unreachable each replica falls back to its own in-memory limiters with the same limits
 /// (so N replicas admit up to N times the rate) and its last known budget figure.
 /// </summary>
-public sealed class KeyRateLimiter(RedisConnection redis, TimeProvider timeProvider)
+internal sealed class KeyRateLimiter(RedisConnection redis, TimeProvider timeProvider)
 {
     private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
 

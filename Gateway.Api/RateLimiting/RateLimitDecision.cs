@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace LlmAspire.Gateway.Api.RateLimiting;
 
-public enum RateLimitVerdict
+internal enum RateLimitVerdict
 {
     Allowed,
     RequestsExceeded,
@@ -11,7 +11,7 @@ public enum RateLimitVerdict
 }
 
 /// <summary>The outcome of a limit check and the numbers behind OpenAI's <c>x-ratelimit-*</c> headers.</summary>
-public readonly record struct RateLimitDecision(
+internal readonly record struct RateLimitDecision(
     RateLimitVerdict Verdict,
     KeyLimits Limits,
     long RequestsUsed,

@@ -7,7 +7,7 @@ namespace LlmAspire.Gateway.Api.RateLimiting;
 /// The <c>Gateway:RateLimits</c> section: limits for keys created without their own. 0 means unlimited; a key's own
 /// value (also 0 for unlimited) always wins.
 /// </summary>
-public sealed class RateLimitOptions
+internal sealed class RateLimitOptions
 {
     public const string SectionName = "Gateway:RateLimits";
 
@@ -27,7 +27,7 @@ public sealed class RateLimitOptions
 }
 
 /// <summary>The limits in force for one key; 0 is unlimited.</summary>
-public readonly record struct KeyLimits(long RequestsPerMinute, long TokensPerMinute, long MonthlyTokenBudget)
+internal readonly record struct KeyLimits(long RequestsPerMinute, long TokensPerMinute, long MonthlyTokenBudget)
 {
     public bool Unlimited => RequestsPerMinute == 0 && TokensPerMinute == 0 && MonthlyTokenBudget == 0;
 }

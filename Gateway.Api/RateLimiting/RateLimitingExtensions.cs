@@ -1,6 +1,6 @@
 namespace LlmAspire.Gateway.Api.RateLimiting;
 
-public static class RateLimitingExtensions
+internal static class RateLimitingExtensions
 {
     /// <summary>Registers per-key limits (Redis when <c>ConnectionStrings:cache</c> is set and reachable, per replica otherwise).</summary>
     public static IHostApplicationBuilder AddKeyRateLimits(this IHostApplicationBuilder builder)

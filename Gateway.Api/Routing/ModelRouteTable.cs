@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace LlmAspire.Gateway.Api.Routing;
 
 /// <summary>Where one model is served right now and the limits that apply to it.</summary>
-public sealed record ModelRoute(string Id, Uri Endpoint, ModelOptions Options, bool Managed = false)
+internal sealed record ModelRoute(string Id, Uri Endpoint, ModelOptions Options, bool Managed = false)
 {
     /// <summary>YARP wants the destination as a prefix without a trailing slash; the request path is appended.</summary>
     public string DestinationPrefix { get; } = Endpoint.AbsoluteUri.TrimEnd('/');
@@ -17,7 +17,7 @@ public sealed record ModelRoute(string Id, Uri Endpoint, ModelOptions Options, b
 /// A model the gateway serves: one at a fixed endpoint (always routable), or one of ModelManager's catalog, routable
 /// only while it is ready (<see cref="Route"/> is null otherwise and a request first has it loaded).
 /// </summary>
-public sealed record RoutedModel(string Id, ModelOptions Options, bool Managed, string? State, ModelRoute? Route)
+internal sealed record RoutedModel(string Id, ModelOptions Options, bool Managed, string? State, ModelRoute? Route)
 {
     /// <summary>ModelManager's catalog version of this model's last change; later news wins.</summary>
     public long Version { get; init; }
@@ -30,7 +30,7 @@ public sealed record RoutedModel(string Id, ModelOptions Options, bool Managed, 
 }
 
 /// <summary>The gateway's routing table: which model ids exist and where each is served.</summary>
-public interface IModelRouteTable
+internal interface IModelRouteTable
 {
     IReadOnlyCollection<RoutedModel> Models { get; }
 
@@ -42,7 +42,7 @@ public interface IModelRouteTable
 /// report it. Readers get an immutable snapshot per lookup; writers swap the managed part atomically. When ModelManager
 /// is unreachable the last known catalog stays in place, so warm models keep serving.
 /// </summary>
-public sealed class ModelRouteTable : IModelRouteTable
+internal sealed class ModelRouteTable : IModelRouteTable
 {
     private readonly FrozenDictionary<string, RoutedModel> fixedModels;
     private readonly GatewayOptions options;

@@ -13,7 +13,7 @@ namespace LlmAspire.Gateway.Api.Telemetry;
 /// requests as the gateway answered them (status, cache, tokens served) and admission have their own
 /// <c>llmaspire.gateway.*</c> instruments. These are the gateway's figures on the dashboard's Metrics page.
 /// </summary>
-public sealed class GatewayMetrics
+internal sealed class GatewayMetrics
 {
     /// <summary>The model attribute of a request for a model the gateway does not know: any string a client sends would otherwise become a series.</summary>
     public const string OtherModel = "_OTHER";

@@ -23,7 +23,7 @@ public sealed class GatewayServer : IAsyncDisposable
 
     public IServiceProvider Services => app.Services;
 
-    public AdmissionQueue Queue(string model) => app.Services.GetRequiredService<AdmissionQueues>()[model];
+    internal AdmissionQueue Queue(string model) => app.Services.GetRequiredService<AdmissionQueues>()[model];
 
     /// <summary>
     /// Builds the gateway with the given configuration (keys as in appsettings, e.g. <c>Gateway:Models:m:Endpoint</c>).
