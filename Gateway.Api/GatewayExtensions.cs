@@ -34,13 +34,10 @@ internal static class GatewayExtensions
 
         services.AddErrorResponses((status, message, code) => OpenAiError.Of(status, message, code).ToJson());
         services.TryAddSingleton(TimeProvider.System);
-        services.AddHttpForwarder();
         services.AddSingleton<GatewayMetrics>();
         builder.AddModelLifecycle();
         services.AddSingleton<AdmissionQueues>();
-        services.AddSingleton<UpstreamHttpClient>();
-        services.AddSingleton<UpstreamTransformer>();
-        services.AddSingleton<StartedStreamForwarder>();
+        services.AddForwarding();
         services.AddSingleton<InferenceProxy>();
 
         builder.AddPostgresStorage(optionsSection: "Gateway:Storage");

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Threading.RateLimiting;
 using LlmAspire.Cache;
+using LlmAspire.Gateway.Api.Requests;
 using LlmAspire.Storage;
 using Microsoft.Extensions.Options;
 
@@ -80,7 +81,7 @@ internal sealed class ApiKeyAuthenticator
 
         ApiKeyFormat.TryParse(presented, out _, out var secret);
         return key is { RevokedAt: null } && ApiKeyFormat.Matches(secret, key.SecretHash)
-            ? (AuthenticationOutcome.Valid, CallerIdentity.From(key))
+            ? (AuthenticationOutcome.Valid, key.ToCaller())
             : (AuthenticationOutcome.Invalid, null);
     }
 

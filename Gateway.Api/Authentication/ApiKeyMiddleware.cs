@@ -1,11 +1,12 @@
 using LlmAspire.Gateway.Api.OpenAi;
+using LlmAspire.Gateway.Api.Requests;
 using Microsoft.Extensions.Options;
 
 namespace LlmAspire.Gateway.Api.Authentication;
 
 /// <summary>
-/// Authenticates every <c>/v1</c> request by its <c>Authorization: Bearer llma_…</c> key and attaches the
-/// <see cref="CallerIdentity"/>; anything else is answered with 401 in OpenAI's shape before a byte of the body is read.
+/// Authenticates every <c>/v1</c> request by its <c>Authorization: Bearer llma_…</c> key and records the caller in the
+/// request's state (<see cref="RequestState.Caller"/>, anonymous when authentication is off); anything else is answered with 401 in OpenAI's shape before a byte of the body is read.
 /// </summary>
 internal sealed class ApiKeyMiddleware(RequestDelegate next, IOptions<AuthOptions> options, ApiKeyAuthenticator authenticator)
 {
@@ -16,7 +17,6 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, IOptions<AuthOption
     {
         if (!options.Value.Enabled)
         {
-            context.Features.Set(CallerIdentity.Anonymous);
             await next(context);
             return;
         }
@@ -32,7 +32,7 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, IOptions<AuthOption
         switch (outcome)
         {
             case AuthenticationOutcome.Valid:
-                context.Features.Set(caller);
+                RequestState.Of(context).Caller = caller!;
                 await next(context);
                 break;
             case AuthenticationOutcome.Unavailable:

@@ -1,3 +1,5 @@
+using LlmAspire.Gateway.Api.Requests;
+
 namespace LlmAspire.Gateway.Api.Authentication;
 
 /// <summary>One row of <c>api_keys</c>. Limits left null take the <c>Gateway:RateLimits</c> defaults.</summary>
@@ -10,18 +12,8 @@ internal sealed record ApiKeyRecord(
     int? TokensPerMinute,
     long? MonthlyTokenBudget,
     DateTime CreatedAt,
-    DateTime? RevokedAt);
-
-/// <summary>
-/// Who is calling, as established by authentication, carried on the request as a feature. <see cref="KeyId"/> is null
-/// when authentication is turned off (every caller is then the <see cref="Anonymous"/> tenant).
-/// </summary>
-internal sealed record CallerIdentity(string? KeyId, string Tenant, int? RequestsPerMinute, int? TokensPerMinute, long? MonthlyTokenBudget)
+    DateTime? RevokedAt)
 {
-    public const string AnonymousTenant = "default";
-
-    public static readonly CallerIdentity Anonymous = new(null, AnonymousTenant, null, null, null);
-
-    public static CallerIdentity From(ApiKeyRecord key) =>
-        new(key.Id, key.Tenant, key.RequestsPerMinute, key.TokensPerMinute, key.MonthlyTokenBudget);
+    /// <summary>The caller a request presenting this key is.</summary>
+    public CallerIdentity ToCaller() => new(Id, Tenant, RequestsPerMinute, TokensPerMinute, MonthlyTokenBudget);
 }

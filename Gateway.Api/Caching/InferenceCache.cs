@@ -1,9 +1,6 @@
 using System.Text.Json;
 using LlmAspire.Cache;
-using LlmAspire.Gateway.Api.Authentication;
-using LlmAspire.Gateway.Api.Forwarding;
-using LlmAspire.Gateway.Api.Inference;
-using LlmAspire.Gateway.Api.Ledger;
+using LlmAspire.Gateway.Api.Requests;
 
 namespace LlmAspire.Gateway.Api.Caching;
 
@@ -34,7 +31,7 @@ internal sealed class InferenceCache(ResponseCache cache, RedisConnection redis,
         }
 
         var kind = Kind(operation);
-        var caller = context.Features.Get<CallerIdentity>() ?? CallerIdentity.Anonymous;
+        var caller = RequestState.Of(context).Caller;
         if (!CacheRequest.TryCreate(body.Span, kind, policy.Shared ? "shared" : $"tenant:{caller.Tenant}", out var entryKey))
         {
             return Bypass(context, model, "not_canonical");
@@ -90,9 +87,9 @@ internal sealed class InferenceCache(ResponseCache cache, RedisConnection redis,
     private async Task ServeAsync(HttpContext context, string model, CompletionKind kind, InferenceRequest request, byte[] entry)
     {
         metrics.Lookup(model, "hit");
-        var record = UsageRecord.For(context);
-        record.Cached = true;
-        record.CachedUsage = ReadUsage(entry);
+        var state = RequestState.Of(context);
+        state.Cached = true;
+        state.CachedUsage = ReadUsage(entry);
 
         var response = context.Response;
         response.StatusCode = StatusCodes.Status200OK;

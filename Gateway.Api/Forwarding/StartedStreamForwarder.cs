@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net;
 using LlmAspire.Gateway.Api.OpenAi;
+using LlmAspire.Gateway.Api.Requests;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace LlmAspire.Gateway.Api.Forwarding;

@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using LlmAspire.Gateway.Api.Configuration;
 using LlmAspire.Gateway.Api.ModelLifecycle;
-using LlmAspire.Gateway.Api.Telemetry;
+using LlmAspire.Gateway.Api.Requests;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -17,7 +17,7 @@ namespace LlmAspire.Gateway.Api.Forwarding;
 /// </summary>
 internal sealed class UpstreamHttpClient : IDisposable
 {
-    public UpstreamHttpClient(IOptions<GatewayOptions> options, ModelActivation activation, GatewayMetrics metrics, ILogger<UpstreamPolicyHandler> logger)
+    public UpstreamHttpClient(IOptions<GatewayOptions> options, ModelActivation activation, UpstreamMetrics metrics, ILogger<UpstreamPolicyHandler> logger)
     {
         var pool = options.Value.Upstream;
         var sockets = new SocketsHttpHandler
@@ -42,7 +42,7 @@ internal sealed class UpstreamHttpClient : IDisposable
     public void Dispose() => Invoker.Dispose();
 
     /// <summary>Opens a TCP connection within the connect timeout of the model whose request asked for it.</summary>
-    private static async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, GatewayMetrics metrics, CancellationToken cancellationToken)
+    private static async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, UpstreamMetrics metrics, CancellationToken cancellationToken)
     {
         var timeout = context.InitialRequestMessage.Options.TryGetValue(UpstreamExchange.OptionsKey, out var exchange)
             ? exchange.Route.Options.ConnectTimeout

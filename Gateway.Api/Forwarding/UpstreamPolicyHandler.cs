@@ -1,6 +1,6 @@
 using System.Net;
 using LlmAspire.Gateway.Api.ModelLifecycle;
-using LlmAspire.Gateway.Api.Telemetry;
+using LlmAspire.Gateway.Api.Requests;
 
 namespace LlmAspire.Gateway.Api.Forwarding;
 
@@ -10,7 +10,7 @@ namespace LlmAspire.Gateway.Api.Forwarding;
 /// it is safe for any request; a managed model's server is first checked and, if gone, started again by
 /// ModelManager), and hands YARP a response body that enforces the remaining deadlines.
 /// </summary>
-internal sealed partial class UpstreamPolicyHandler(HttpMessageHandler inner, ModelActivation activation, GatewayMetrics metrics, ILogger<UpstreamPolicyHandler> logger)
+internal sealed partial class UpstreamPolicyHandler(HttpMessageHandler inner, ModelActivation activation, UpstreamMetrics metrics, ILogger<UpstreamPolicyHandler> logger)
     : DelegatingHandler(inner)
 {
     private const int MaxConnectAttempts = 2;

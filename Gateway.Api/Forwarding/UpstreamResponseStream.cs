@@ -1,4 +1,4 @@
-using LlmAspire.Gateway.Api.OpenAi;
+using LlmAspire.Gateway.Api.Requests;
 
 namespace LlmAspire.Gateway.Api.Forwarding;
 

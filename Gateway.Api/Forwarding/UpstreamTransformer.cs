@@ -1,6 +1,7 @@
 using System.Collections.Frozen;
 using System.Net.Http.Headers;
 using LlmAspire.Gateway.Api.Configuration;
+using LlmAspire.Gateway.Api.Requests;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Forwarder;
@@ -37,7 +38,8 @@ internal sealed class UpstreamTransformer(IOptions<GatewayOptions> options) : Ht
             KeepForwarded(content.Headers);
         }
 
-        var exchange = httpContext.Features.GetRequiredFeature<UpstreamExchange>();
+        var exchange = httpContext.Features.GetRequiredFeature<RequestState>().Upstream
+            ?? throw new InvalidOperationException("A request is forwarded before its upstream exchange began.");
         proxyRequest.Headers.Authorization = exchange.Route.Options.UpstreamApiKey is { Length: > 0 } key
             ? new AuthenticationHeaderValue("Bearer", key)
             : null;

@@ -1,3 +1,5 @@
+using LlmAspire.Gateway.Api.Requests;
+
 namespace LlmAspire.Gateway.Api.Inference;
 
 internal static class InferenceEndpoints

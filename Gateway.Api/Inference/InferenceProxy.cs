@@ -1,17 +1,15 @@
-using System.Runtime.InteropServices;
 using LlmAspire.Gateway.Api.Admission;
 using LlmAspire.Gateway.Api.Caching;
 using LlmAspire.Gateway.Api.Configuration;
 using LlmAspire.Gateway.Api.Forwarding;
-using LlmAspire.Gateway.Api.Ledger;
 using LlmAspire.Gateway.Api.ModelLifecycle;
 using LlmAspire.Gateway.Api.OpenAi;
+using LlmAspire.Gateway.Api.Requests;
 using LlmAspire.Gateway.Api.Routing;
 using LlmAspire.Gateway.Api.Shutdown;
 using LlmAspire.Gateway.Api.Telemetry;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
-using Yarp.ReverseProxy.Forwarder;
 
 namespace LlmAspire.Gateway.Api.Inference;
 
@@ -27,10 +25,7 @@ internal sealed partial class InferenceProxy(
     ModelActivation activation,
     AdmissionQueues admission,
     InferenceCache cache,
-    IHttpForwarder forwarder,
-    UpstreamHttpClient upstream,
-    UpstreamTransformer transformer,
-    StartedStreamForwarder startedStreams,
+    UpstreamForwarder forwarder,
     GatewayMetrics metrics,
     GatewayShutdown shutdown,
     TimeProvider timeProvider,
@@ -53,8 +48,7 @@ internal sealed partial class InferenceProxy(
             return;
         }
 
-        var record = UsageRecord.For(context);
-        record.Model = request.Model;
+        RequestState.Of(context).Model = request.Model;
         if (!routes.TryGetModel(request.Model, out var model))
         {
             await OpenAiError.ModelNotFound(request.Model).WriteAsync(context.Response);
@@ -111,7 +105,8 @@ internal sealed partial class InferenceProxy(
             }
 
             metrics.Admitted(route.Id);
-            await ForwardAsync(context, route, operation, request, request.UpstreamBody(body), cached);
+            var exchange = await forwarder.ForwardAsync(context, route, operation, request, request.UpstreamBody(body), cached.Capture);
+            await cached.CompleteAsync(context, exchange);
         }
     }
 
@@ -139,63 +134,6 @@ internal sealed partial class InferenceProxy(
         }
     }
 
-    private async Task ForwardAsync(HttpContext context, ModelRoute route, InferenceOperation operation, InferenceRequest request, ReadOnlyMemory<byte> upstreamBody, CacheTicket cached)
-    {
-        var exchange = new UpstreamExchange(route, operation, request.Stream, request.ClientRequestedUsage, timeProvider, shutdown.GraceOver) { Capture = cached.Capture };
-        context.Features.Set(exchange);
-        if (context.Response.HasStarted)
-        {
-            using var startedActivity = GatewayMetrics.StartUpstreamActivity(exchange);
-            await startedStreams.ForwardAsync(context, exchange, upstreamBody);
-            metrics.Completed(exchange, context.Response.StatusCode, startedActivity);
-            await cached.CompleteAsync(context, exchange);
-            return;
-        }
-
-        var bytes = MemoryMarshal.TryGetArray(upstreamBody, out var segment) ? segment : new ArraySegment<byte>(upstreamBody.ToArray());
-        context.Request.Body = new MemoryStream(bytes.Array!, bytes.Offset, bytes.Count, writable: false);
-        context.Request.ContentLength = upstreamBody.Length;
-        context.Request.Headers.TransferEncoding = default;
-
-        using var activity = GatewayMetrics.StartUpstreamActivity(exchange);
-        var config = new ForwarderRequestConfig
-        {
-            // The gateway's own deadlines govern reads; YARP's activity timeout (100 s by default, the classic
-            // long-generation killer) is lifted to the overall ceiling.
-            ActivityTimeout = route.Options.RequestTimeout,
-            Version = System.Net.HttpVersion.Version11,
-            VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
-        };
-
-        var error = await forwarder.SendAsync(context, route.DestinationPrefix, upstream.Invoker, config, transformer);
-        if (error != ForwarderError.None && !context.RequestAborted.IsCancellationRequested)
-        {
-            await ReportForwardingErrorAsync(context, exchange, error);
-        }
-
-        metrics.Completed(exchange, context.Response.StatusCode, activity);
-        await cached.CompleteAsync(context, exchange);
-    }
-
-    private async Task ReportForwardingErrorAsync(HttpContext context, UpstreamExchange exchange, ForwarderError error)
-    {
-        var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
-        if (exchange.Failure == UpstreamFailure.None && error is ForwarderError.Request or ForwarderError.RequestTimedOut)
-        {
-            exchange.Failure = UpstreamFailure.Unreachable;
-        }
-
-        LogForwardingError(logger, exchange.Route.Id, error, exchange.Failure, exception);
-        if (context.Response.HasStarted)
-        {
-            // Streams are ended cleanly by the response stream; a plain body cut short can only be aborted.
-            return;
-        }
-
-        context.Response.Clear();
-        await exchange.FailureError().WriteAsync(context.Response, exchange.RetryAfter);
-    }
-
     /// <summary>
     /// Answers with <paramref name="error"/>: as the response when nothing was sent yet, otherwise as the event that
     /// ends the stream (with the status it stands for kept for the ledger).
@@ -208,7 +146,7 @@ internal sealed partial class InferenceProxy(
             return;
         }
 
-        UsageRecord.For(context).Status = error.Status;
+        RequestState.Of(context).EndedWithStatus = error.Status;
         await context.Response.Body.WriteAsync(error.ToServerSentEvents(), context.RequestAborted);
         await context.Response.Body.FlushAsync(context.RequestAborted);
     }
@@ -269,7 +207,4 @@ internal sealed partial class InferenceProxy(
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "The request body could not be read ({Status}: {Reason})")]
     private static partial void LogUnreadableBody(ILogger logger, int status, string reason);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Forwarding to model {Model} failed: {Error} ({Failure})")]
-    private static partial void LogForwardingError(ILogger logger, string model, ForwarderError error, UpstreamFailure failure, Exception? exception);
 }

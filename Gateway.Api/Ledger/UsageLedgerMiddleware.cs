@@ -1,6 +1,4 @@
-using LlmAspire.Gateway.Api.Authentication;
-using LlmAspire.Gateway.Api.Forwarding;
-using LlmAspire.Gateway.Api.Inference;
+using LlmAspire.Gateway.Api.Requests;
 using LlmAspire.Gateway.Api.Telemetry;
 using LlmAspire.Storage;
 
@@ -21,7 +19,7 @@ internal sealed class UsageLedgerMiddleware(RequestDelegate next, UsageLedger le
             return;
         }
 
-        var record = UsageRecord.For(context);
+        var state = RequestState.Of(context);
         var occurredAt = timeProvider.GetUtcNow().UtcDateTime;
         var started = timeProvider.GetTimestamp();
         try
@@ -30,24 +28,23 @@ internal sealed class UsageLedgerMiddleware(RequestDelegate next, UsageLedger le
         }
         finally
         {
-            var usage = record.Usage(context);
-            var status = record.Outcome(context);
-            metrics.RequestEnded(record.Model, endpoint.Operation, status, usage, record.Cached);
+            var usage = state.Usage;
+            var status = state.Outcome(context);
+            metrics.RequestEnded(state.Model, endpoint.Operation, status, usage, state.Cached);
             if (ledger.Enabled)
             {
-                var caller = context.Features.Get<CallerIdentity>() ?? CallerIdentity.Anonymous;
-                var exchange = context.Features.Get<UpstreamExchange>();
-                var timeToFirstToken = exchange is { Streaming: true, TimeToFirstByte: { } ttfb } ? ttfb.TotalMilliseconds : (double?)null;
+                var caller = state.Caller;
+                var timeToFirstToken = state.Upstream is { Streaming: true, TimeToFirstByte: { } ttfb } ? ttfb.TotalMilliseconds : (double?)null;
                 ledger.Record(new UsageEntry(
-                    record.RequestId,
+                    state.RequestId,
                     occurredAt,
                     caller.KeyId,
                     caller.Tenant,
-                    PostgresText.Storable(record.Model ?? "", UsageEntry.MaxModelLength),
-                    InferenceRequest.OperationName(endpoint.Operation),
+                    PostgresText.Storable(state.Model ?? "", UsageEntry.MaxModelLength),
+                    endpoint.Operation.Name(),
                     usage?.InputTokens ?? 0,
                     usage?.OutputTokens ?? 0,
-                    record.Cached,
+                    state.Cached,
                     status,
                     timeProvider.GetElapsedTime(started).TotalMilliseconds,
                     timeToFirstToken));

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using LlmAspire.Gateway.Api.OpenAi;
+using LlmAspire.Gateway.Api.Requests;
 using LlmAspire.Gateway.Api.Routing;
 using LlmAspire.Gateway.Api.Shutdown;
 using LlmAspire.Gateway.Api.Telemetry;

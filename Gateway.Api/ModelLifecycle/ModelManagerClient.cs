@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using LlmAspire.Gateway.Api.OpenAi;
+using LlmAspire.Gateway.Api.Requests;
 using Microsoft.Extensions.Options;
 
 namespace LlmAspire.Gateway.Api.ModelLifecycle;
@@ -19,14 +20,6 @@ internal sealed record ActivityReport(string Replica, Dictionary<string, ModelAc
 
 /// <param name="Queued">Waiting in the model's admission queue or, holding a slot, for the model to load.</param>
 internal sealed record ModelActivity(int InFlight, double IdleSeconds, int Queued);
-
-/// <summary>A model could not be made ready; <see cref="Error"/> is what the client is told.</summary>
-internal sealed class ModelActivationException(OpenAiError error, TimeSpan? retryAfter) : Exception(error.Message)
-{
-    public OpenAiError Error { get; } = error;
-
-    public TimeSpan? RetryAfter { get; } = retryAfter;
-}
 
 /// <summary>
 /// Calls ModelManager's API (docs/modelmanager.md) through service discovery. Its HttpClient has no resilience

@@ -1,8 +1,6 @@
 using System.Globalization;
-using LlmAspire.Gateway.Api.Authentication;
-using LlmAspire.Gateway.Api.Inference;
-using LlmAspire.Gateway.Api.Ledger;
 using LlmAspire.Gateway.Api.OpenAi;
+using LlmAspire.Gateway.Api.Requests;
 using Microsoft.Extensions.Options;
 
 namespace LlmAspire.Gateway.Api.RateLimiting;
@@ -16,8 +14,8 @@ internal sealed class RateLimitMiddleware(RequestDelegate next, KeyRateLimiter l
 {
     public async Task InvokeAsync(HttpContext context)
     {
-        if (context.Features.Get<CallerIdentity>() is not { KeyId: { } keyId } caller
-            || context.GetEndpoint()?.Metadata.GetMetadata<InferenceEndpointMetadata>() is null
+        if (context.GetEndpoint()?.Metadata.GetMetadata<InferenceEndpointMetadata>() is null
+            || RequestState.Of(context).Caller is not { KeyId: { } keyId } caller
             || options.Value.For(caller) is { Unlimited: true })
         {
             await next(context);
@@ -44,8 +42,8 @@ internal sealed class RateLimitMiddleware(RequestDelegate next, KeyRateLimiter l
         }
         finally
         {
-            var record = UsageRecord.For(context);
-            if (!record.Cached && record.Usage(context) is { } usage)
+            var state = RequestState.Of(context);
+            if (!state.Cached && state.Usage is { } usage)
             {
                 await limiter.ChargeAsync(keyId, limits, usage.InputTokens + usage.OutputTokens);
             }

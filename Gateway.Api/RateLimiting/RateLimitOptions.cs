@@ -1,5 +1,5 @@
 using System.ComponentModel.DataAnnotations;
-using LlmAspire.Gateway.Api.Authentication;
+using LlmAspire.Gateway.Api.Requests;
 
 namespace LlmAspire.Gateway.Api.RateLimiting;
 

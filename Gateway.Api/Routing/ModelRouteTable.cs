@@ -2,16 +2,10 @@ using System.Collections.Frozen;
 using System.Diagnostics.CodeAnalysis;
 using LlmAspire.Gateway.Api.Configuration;
 using LlmAspire.Gateway.Api.ModelLifecycle;
+using LlmAspire.Gateway.Api.Requests;
 using Microsoft.Extensions.Options;
 
 namespace LlmAspire.Gateway.Api.Routing;
-
-/// <summary>Where one model is served right now and the limits that apply to it.</summary>
-internal sealed record ModelRoute(string Id, Uri Endpoint, ModelOptions Options, bool Managed = false)
-{
-    /// <summary>YARP wants the destination as a prefix without a trailing slash; the request path is appended.</summary>
-    public string DestinationPrefix { get; } = Endpoint.AbsoluteUri.TrimEnd('/');
-}
 
 /// <summary>
 /// A model the gateway serves: one at a fixed endpoint (always routable), or one of ModelManager's catalog, routable

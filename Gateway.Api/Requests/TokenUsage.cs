@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace LlmAspire.Gateway.Api.Forwarding;
+namespace LlmAspire.Gateway.Api.Requests;
 
 /// <summary>Token counts a model server reported in a response's <c>usage</c> object.</summary>
 internal readonly record struct TokenUsage(long InputTokens, long OutputTokens)

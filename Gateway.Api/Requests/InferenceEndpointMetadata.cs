@@ -1,4 +1,4 @@
-namespace LlmAspire.Gateway.Api.Inference;
+namespace LlmAspire.Gateway.Api.Requests;
 
 /// <summary>
 /// Marks an endpoint that calls a model. Rate limits and the usage ledger apply to exactly these endpoints.

@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace LlmAspire.Gateway.Api.Caching;
+namespace LlmAspire.Gateway.Api.Requests;
 
 /// <summary>
 /// A copy of the bytes a model server sent for a cacheable request, taken as they stream through to the client, up

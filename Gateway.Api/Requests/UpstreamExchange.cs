@@ -1,10 +1,6 @@
-using LlmAspire.Gateway.Api.Caching;
-using LlmAspire.Gateway.Api.Inference;
 using LlmAspire.Gateway.Api.OpenAi;
-using LlmAspire.Gateway.Api.Routing;
-using LlmAspire.Gateway.Api.Shutdown;
 
-namespace LlmAspire.Gateway.Api.Forwarding;
+namespace LlmAspire.Gateway.Api.Requests;
 
 /// <summary>Why an upstream exchange ended early, when it did.</summary>
 internal enum UpstreamFailure
@@ -24,8 +20,9 @@ internal enum UpstreamFailure
 }
 
 /// <summary>
-/// State of one forwarded request shared by the pieces of the forwarding pipeline (transformer, policy handler,
-/// response stream) and read back for metrics and accounting once it ends.
+/// The upstream leg of a request's state (<see cref="RequestState.Upstream"/>): where it was sent, how long each
+/// part took, what the model server reported and how the exchange ended. Written by the pieces of the forwarding
+/// pipeline (transformer, policy handler, response stream) and read back for metrics and accounting once it ends.
 /// </summary>
 internal sealed class UpstreamExchange(
     ModelRoute route, InferenceOperation operation, bool streaming, bool clientRequestedUsage, TimeProvider timeProvider, CancellationToken shutdownGraceOver)
@@ -81,9 +78,6 @@ internal sealed class UpstreamExchange(
 
     public TimeSpan? UnavailableRetryAfter { get; set; }
 
-    /// <summary>The Retry-After of <see cref="FailureError"/>, when it has one.</summary>
-    public TimeSpan? RetryAfter => Failure == UpstreamFailure.ShuttingDown ? GatewayShutdown.RetryAfter : UnavailableRetryAfter;
-
     public TimeSpan? TimeToFirstByte => FirstByteTimestamp == 0 ? null : TimeProvider.GetElapsedTime(StartTimestamp, FirstByteTimestamp);
 
     public TimeSpan Elapsed => TimeProvider.GetElapsedTime(StartTimestamp);
@@ -111,34 +105,4 @@ internal sealed class UpstreamExchange(
         : Elapsed >= Route.Options.RequestTimeout ? UpstreamFailure.RequestTimeout
         : FirstByteTimestamp == 0 ? UpstreamFailure.FirstByteTimeout
         : UpstreamFailure.StreamIdleTimeout;
-
-    public string DescribeFailure() => Failure switch
-    {
-        UpstreamFailure.Unreachable => $"The model server for '{Route.Id}' could not be reached.",
-        UpstreamFailure.FirstByteTimeout => $"The model server for '{Route.Id}' sent nothing within FirstByteTimeout ({Route.Options.FirstByteTimeout}).",
-        UpstreamFailure.StreamIdleTimeout => $"The model server for '{Route.Id}' went silent for longer than StreamIdleTimeout ({Route.Options.StreamIdleTimeout}).",
-        UpstreamFailure.RequestTimeout => $"The request to '{Route.Id}' ran longer than RequestTimeout ({Route.Options.RequestTimeout}).",
-        UpstreamFailure.StreamBroken => $"The model server for '{Route.Id}' closed the stream before it was complete.",
-        UpstreamFailure.ShuttingDown => GatewayShutdown.Error(Route.Id).Message,
-        _ => $"The model server for '{Route.Id}' failed.",
-    };
-
-    /// <summary>
-    /// What the client is told when the exchange failed, as the answer or as the event that ends a stream: why a
-    /// managed model could not be brought back (503), or 504 for a deadline and 502 for anything else.
-    /// </summary>
-    public OpenAiError FailureError() => Failure == UpstreamFailure.ShuttingDown ? GatewayShutdown.Error(Route.Id) : Unavailable ?? new OpenAiError(
-        Failure is UpstreamFailure.FirstByteTimeout or UpstreamFailure.StreamIdleTimeout or UpstreamFailure.RequestTimeout
-            ? StatusCodes.Status504GatewayTimeout
-            : StatusCodes.Status502BadGateway,
-        DescribeFailure(), "server_error", null, FailureCode());
-
-    public string FailureCode() => Failure switch
-    {
-        UpstreamFailure.Unreachable => "upstream_unreachable",
-        UpstreamFailure.StreamBroken => "upstream_stream_broken",
-        UpstreamFailure.ShuttingDown => "shutting_down",
-        UpstreamFailure.None => "upstream_error",
-        _ => "upstream_timeout",
-    };
 }

@@ -1,15 +1,7 @@
 using System.Text.Json;
 using LlmAspire.Gateway.Api.OpenAi;
 
-namespace LlmAspire.Gateway.Api.Inference;
-
-/// <summary>The OpenAI operations the gateway forwards, named as in the GenAI semantic conventions.</summary>
-internal enum InferenceOperation
-{
-    Chat,
-    TextCompletion,
-    Embeddings,
-}
+namespace LlmAspire.Gateway.Api.Requests;
 
 /// <summary>
 /// What routing and accounting need from a request body; everything else is forwarded untouched. <see cref="UsageEdit"/>
@@ -20,13 +12,6 @@ internal enum InferenceOperation
 internal readonly record struct InferenceRequest(string Model, bool Stream, bool ClientRequestedUsage, BodyEdit UsageEdit)
 {
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 256 };
-
-    public static string OperationName(InferenceOperation operation) => operation switch
-    {
-        InferenceOperation.Chat => "chat",
-        InferenceOperation.TextCompletion => "text_completion",
-        _ => "embeddings",
-    };
 
     /// <summary>
     /// Reads the top level of <paramref name="body"/> once, validating the whole document, and picks out <c>model</c>,

@@ -1,0 +1,83 @@
+using System.Runtime.InteropServices;
+using LlmAspire.Gateway.Api.Requests;
+using LlmAspire.Gateway.Api.Shutdown;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace LlmAspire.Gateway.Api.Forwarding;
+
+/// <summary>
+/// Sends an admitted request to its model server and hands the answer to the client: through YARP while the response
+/// is still the model server's to start, or through <see cref="StartedStreamForwarder"/> when the gateway already
+/// started it (<c>: loading</c> comments). Either way the call is one span and one set of GenAI measurements, and its
+/// exchange is the request's <see cref="RequestState.Upstream"/>.
+/// </summary>
+internal sealed partial class UpstreamForwarder(
+    IHttpForwarder forwarder,
+    UpstreamHttpClient upstream,
+    UpstreamTransformer transformer,
+    StartedStreamForwarder startedStreams,
+    UpstreamMetrics metrics,
+    GatewayShutdown shutdown,
+    TimeProvider timeProvider,
+    ILogger<UpstreamForwarder> logger)
+{
+    public async Task<UpstreamExchange> ForwardAsync(HttpContext context, ModelRoute route, InferenceOperation operation, InferenceRequest request,
+        ReadOnlyMemory<byte> upstreamBody, ResponseCapture? capture)
+    {
+        var exchange = new UpstreamExchange(route, operation, request.Stream, request.ClientRequestedUsage, timeProvider, shutdown.GraceOver) { Capture = capture };
+        RequestState.Of(context).Upstream = exchange;
+        if (context.Response.HasStarted)
+        {
+            using var startedActivity = UpstreamMetrics.StartActivity(exchange);
+            await startedStreams.ForwardAsync(context, exchange, upstreamBody);
+            metrics.Completed(exchange, context.Response.StatusCode, startedActivity);
+            return exchange;
+        }
+
+        var bytes = MemoryMarshal.TryGetArray(upstreamBody, out var segment) ? segment : new ArraySegment<byte>(upstreamBody.ToArray());
+        context.Request.Body = new MemoryStream(bytes.Array!, bytes.Offset, bytes.Count, writable: false);
+        context.Request.ContentLength = upstreamBody.Length;
+        context.Request.Headers.TransferEncoding = default;
+
+        using var activity = UpstreamMetrics.StartActivity(exchange);
+        var config = new ForwarderRequestConfig
+        {
+            // The gateway's own deadlines govern reads; YARP's activity timeout (100 s by default, the classic
+            // long-generation killer) is lifted to the overall ceiling.
+            ActivityTimeout = route.Options.RequestTimeout,
+            Version = System.Net.HttpVersion.Version11,
+            VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+        };
+
+        var error = await forwarder.SendAsync(context, route.DestinationPrefix, upstream.Invoker, config, transformer);
+        if (error != ForwarderError.None && !context.RequestAborted.IsCancellationRequested)
+        {
+            await ReportForwardingErrorAsync(context, exchange, error);
+        }
+
+        metrics.Completed(exchange, context.Response.StatusCode, activity);
+        return exchange;
+    }
+
+    private async Task ReportForwardingErrorAsync(HttpContext context, UpstreamExchange exchange, ForwarderError error)
+    {
+        var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
+        if (exchange.Failure == UpstreamFailure.None && error is ForwarderError.Request or ForwarderError.RequestTimedOut)
+        {
+            exchange.Failure = UpstreamFailure.Unreachable;
+        }
+
+        LogForwardingError(logger, exchange.Route.Id, error, exchange.Failure, exception);
+        if (context.Response.HasStarted)
+        {
+            // Streams are ended cleanly by the response stream; a plain body cut short can only be aborted.
+            return;
+        }
+
+        context.Response.Clear();
+        await exchange.FailureError().WriteAsync(context.Response, exchange.RetryAfter());
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Forwarding to model {Model} failed: {Error} ({Failure})")]
+    private static partial void LogForwardingError(ILogger logger, string model, ForwarderError error, UpstreamFailure failure, Exception? exception);
+}
