@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using LlmAspire.Gateway.Api.Configuration;
-using LlmAspire.Gateway.Api.ModelLifecycle;
 using LlmAspire.Gateway.Api.Requests;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Forwarder;
@@ -17,7 +16,7 @@ namespace LlmAspire.Gateway.Api.Forwarding;
 /// </summary>
 internal sealed class UpstreamHttpClient : IDisposable
 {
-    public UpstreamHttpClient(IOptions<GatewayOptions> options, ModelActivation activation, UpstreamMetrics metrics, ILogger<UpstreamPolicyHandler> logger)
+    public UpstreamHttpClient(IOptions<GatewayOptions> options, IModelServerRecovery recovery, UpstreamMetrics metrics, ILogger<UpstreamPolicyHandler> logger)
     {
         var pool = options.Value.Upstream;
         var sockets = new SocketsHttpHandler
@@ -34,7 +33,7 @@ internal sealed class UpstreamHttpClient : IDisposable
             ActivityHeadersPropagator = new ReverseProxyPropagator(DistributedContextPropagator.Current),
         };
 
-        Invoker = new HttpMessageInvoker(new UpstreamPolicyHandler(sockets, activation, metrics, logger), disposeHandler: true);
+        Invoker = new HttpMessageInvoker(new UpstreamPolicyHandler(sockets, recovery, metrics, logger), disposeHandler: true);
     }
 
     public HttpMessageInvoker Invoker { get; }

@@ -1,5 +1,4 @@
 using System.Net;
-using LlmAspire.Gateway.Api.ModelLifecycle;
 using LlmAspire.Gateway.Api.Requests;
 
 namespace LlmAspire.Gateway.Api.Forwarding;
@@ -7,10 +6,10 @@ namespace LlmAspire.Gateway.Api.Forwarding;
 /// <summary>
 /// The gateway's only policy layer between YARP and the socket pool: it bounds the wait for response headers by the
 /// first-byte budget, retries a request once when the connection could not even be opened (nothing was sent, so
-/// it is safe for any request; a managed model's server is first checked and, if gone, started again by
-/// ModelManager), and hands YARP a response body that enforces the remaining deadlines.
+/// it is safe for any request; a managed model's server is first checked and, if gone, started again, through
+/// <see cref="IModelServerRecovery"/>), and hands YARP a response body that enforces the remaining deadlines.
 /// </summary>
-internal sealed partial class UpstreamPolicyHandler(HttpMessageHandler inner, ModelActivation activation, UpstreamMetrics metrics, ILogger<UpstreamPolicyHandler> logger)
+internal sealed partial class UpstreamPolicyHandler(HttpMessageHandler inner, IModelServerRecovery recovery, UpstreamMetrics metrics, ILogger<UpstreamPolicyHandler> logger)
     : DelegatingHandler(inner)
 {
     private const int MaxConnectAttempts = 2;
@@ -81,7 +80,7 @@ internal sealed partial class UpstreamPolicyHandler(HttpMessageHandler inner, Mo
     {
         try
         {
-            exchange.Route = await activation.ReactivateAsync(exchange.Route, cancellationToken);
+            exchange.Route = await recovery.ReactivateAsync(exchange.Route, cancellationToken);
         }
         catch (ModelActivationException unavailable)
         {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using LlmAspire.Gateway.Api.Forwarding;
 using LlmAspire.Gateway.Api.OpenAi;
 using LlmAspire.Gateway.Api.Requests;
 using LlmAspire.Gateway.Api.Routing;
@@ -14,7 +15,7 @@ namespace LlmAspire.Gateway.Api.ModelLifecycle;
 /// </summary>
 internal sealed partial class ModelActivation(
     ModelRouteTable routes, ModelManagerClient modelManager, GatewayMetrics metrics, TimeProvider timeProvider,
-    GatewayShutdown shutdown, ILogger<ModelActivation> logger)
+    GatewayShutdown shutdown, ILogger<ModelActivation> logger) : IModelServerRecovery
 {
     private readonly ConcurrentDictionary<(string Model, bool Verify), Lazy<Task<ModelRoute>>> pending = new();
 

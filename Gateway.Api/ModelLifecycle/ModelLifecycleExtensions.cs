@@ -1,3 +1,4 @@
+using LlmAspire.Gateway.Api.Forwarding;
 using LlmAspire.Gateway.Api.Routing;
 using Microsoft.Extensions.Options;
 
@@ -18,6 +19,7 @@ internal static class ModelLifecycleExtensions
         services.AddSingleton<IModelRouteTable>(sp => sp.GetRequiredService<ModelRouteTable>());
         services.AddSingleton<ModelManagerClient>();
         services.AddSingleton<ModelActivation>();
+        services.AddSingleton<IModelServerRecovery>(sp => sp.GetRequiredService<ModelActivation>());
 
         // Long calls by design (ensure waits for a load, the change feed for a change): no 30-second resilience
         // timeout from the service defaults, no retries of a call that starts a GPU workload; each call sets its limit.
