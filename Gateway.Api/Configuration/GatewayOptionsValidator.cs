@@ -1,4 +1,3 @@
-using LlmAspire.Gateway.Api.ModelLifecycle;
 using Microsoft.Extensions.Options;
 
 namespace LlmAspire.Gateway.Api.Configuration;
@@ -9,13 +8,13 @@ internal sealed class GatewayOptionsValidator(IConfiguration configuration) : IV
     public ValidateOptionsResult Validate(string? name, GatewayOptions options)
     {
         var errors = new List<string>();
-        var managerConfigured = ModelManagerClientOptions.IsConfigured(configuration);
+        var managerConfigured = ModelManagerDiscovery.IsConfigured(configuration);
         foreach (var (id, model) in options.Models)
         {
             var prefix = $"{GatewayOptions.SectionName}:Models:{id}";
             if (model.Endpoint is null && !managerConfigured)
             {
-                errors.Add($"{prefix}:Endpoint is required: without ModelManager (services:{ModelManagerClientOptions.ServiceName}:http:0) every model needs a fixed endpoint.");
+                errors.Add($"{prefix}:Endpoint is required: without ModelManager (services:{ModelManagerDiscovery.ServiceName}:http:0) every model needs a fixed endpoint.");
             }
 
             if (model.Endpoint is { } endpoint && endpoint.Scheme is not ("http" or "https"))

@@ -61,7 +61,10 @@ internal sealed partial class ModelActivation(
         {
             // A load goes on through the shutdown's grace period: requests waiting for it may still be served.
             var snapshot = await modelManager.EnsureAsync(key.Model, key.Verify, shutdown.GraceOver);
-            if (routes.Apply(snapshot).Route is not { } route)
+            var answered = snapshot.ToRoutedModel(routes);
+            routes.Apply(answered);
+            // Acted on as ModelManager just answered, whatever later news the table may hold.
+            if (answered.Route is not { } route)
             {
                 throw new ModelActivationException(new OpenAiError(StatusCodes.Status503ServiceUnavailable,
                     $"ModelManager reported model '{key.Model}' as {snapshot.State} without an endpoint.", "server_error", null, "model_manager_error"),

@@ -1,3 +1,4 @@
+using LlmAspire.Gateway.Api.Configuration;
 using LlmAspire.Gateway.Api.Forwarding;
 using LlmAspire.Gateway.Api.Routing;
 using Microsoft.Extensions.Options;
@@ -26,17 +27,17 @@ internal static class ModelLifecycleExtensions
 #pragma warning disable EXTEXP0001 // Marked experimental, but it is the library's one way to take the defaults' handler off a client.
         services.AddHttpClient(ModelManagerClient.HttpClientName, client =>
             {
-                client.BaseAddress = new Uri($"https+http://{ModelManagerClientOptions.ServiceName}");
+                client.BaseAddress = new Uri($"https+http://{ModelManagerDiscovery.ServiceName}");
                 client.Timeout = Timeout.InfiniteTimeSpan;
             })
             .RemoveAllResilienceHandlers();
 #pragma warning restore EXTEXP0001
 
-        if (ModelManagerClientOptions.IsConfigured(builder.Configuration))
+        if (ModelManagerDiscovery.IsConfigured(builder.Configuration))
         {
             services.AddSingleton<ModelManagerFeed>();
             services.AddHostedService(sp => sp.GetRequiredService<ModelManagerFeed>());
-            services.AddHealthChecks().AddCheck<ModelManagerFeed.HealthCheck>(ModelManagerClientOptions.ServiceName);
+            services.AddHealthChecks().AddCheck<ModelManagerFeed.HealthCheck>(ModelManagerDiscovery.ServiceName);
             services.AddHostedService<ActivityReporter>();
         }
 

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using LlmAspire.Gateway.Api.Configuration;
 using LlmAspire.Gateway.Api.OpenAi;
 using LlmAspire.Gateway.Api.Requests;
 using Microsoft.Extensions.Options;
@@ -84,7 +85,7 @@ internal sealed class ModelManagerClient(IHttpClientFactory clients, IOptions<Mo
             || (exception is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             throw Unavailable(
-                $"Model '{model}' is not loaded and ModelManager (service '{ModelManagerClientOptions.ServiceName}') cannot be reached to start it: {Describe(exception)}",
+                $"Model '{model}' is not loaded and ModelManager (service '{ModelManagerDiscovery.ServiceName}') cannot be reached to start it: {Describe(exception)}",
                 "model_manager_unreachable", UnreachableRetryAfter);
         }
     }

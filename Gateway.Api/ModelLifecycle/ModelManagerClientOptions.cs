@@ -11,12 +11,6 @@ internal sealed class ModelManagerClientOptions
 {
     public const string SectionName = "Gateway:ModelManager";
 
-    /// <summary>The service-discovery name and the configuration section that turns the integration on.</summary>
-    public const string ServiceName = "modelmanager";
-
-    /// <summary>Whether service discovery knows ModelManager (<c>services:modelmanager</c>, Aspire's convention): that turns the integration on.</summary>
-    public static bool IsConfigured(IConfiguration configuration) => configuration.GetSection($"services:{ServiceName}").Exists();
-
     /// <summary>ModelManager's <c>ModelManager:ApiToken</c>; required when ModelManager is configured.</summary>
     public string? ApiToken { get; set; }
 

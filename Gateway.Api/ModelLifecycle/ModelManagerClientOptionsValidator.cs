@@ -1,3 +1,4 @@
+using LlmAspire.Gateway.Api.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace LlmAspire.Gateway.Api.ModelLifecycle;
@@ -6,8 +7,8 @@ namespace LlmAspire.Gateway.Api.ModelLifecycle;
 internal sealed class ModelManagerClientOptionsValidator(IConfiguration configuration) : IValidateOptions<ModelManagerClientOptions>
 {
     public ValidateOptionsResult Validate(string? name, ModelManagerClientOptions options) =>
-        ModelManagerClientOptions.IsConfigured(configuration) && string.IsNullOrWhiteSpace(options.ApiToken)
+        ModelManagerDiscovery.IsConfigured(configuration) && string.IsNullOrWhiteSpace(options.ApiToken)
             ? ValidateOptionsResult.Fail(
-                $"{ModelManagerClientOptions.SectionName}:ApiToken (environment Gateway__ModelManager__ApiToken) is required when ModelManager is configured (services:{ModelManagerClientOptions.ServiceName}); set it to ModelManager's ModelManager:ApiToken.")
+                $"{ModelManagerClientOptions.SectionName}:ApiToken (environment Gateway__ModelManager__ApiToken) is required when ModelManager is configured (services:{ModelManagerDiscovery.ServiceName}); set it to ModelManager's ModelManager:ApiToken.")
             : ValidateOptionsResult.Success;
 }

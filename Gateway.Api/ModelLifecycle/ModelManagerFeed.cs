@@ -1,3 +1,4 @@
+using LlmAspire.Gateway.Api.Routing;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace LlmAspire.Gateway.Api.ModelLifecycle;
@@ -8,7 +9,7 @@ namespace LlmAspire.Gateway.Api.ModelLifecycle;
 /// retries with a growing delay.
 /// </summary>
 internal sealed partial class ModelManagerFeed(
-    ModelManagerClient modelManager, Routing.ModelRouteTable routes, TimeProvider timeProvider, ILogger<ModelManagerFeed> logger) : BackgroundService
+    ModelManagerClient modelManager, ModelRouteTable routes, TimeProvider timeProvider, ILogger<ModelManagerFeed> logger) : BackgroundService
 {
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(10);
@@ -28,7 +29,7 @@ internal sealed partial class ModelManagerFeed(
                 var fleet = await modelManager.WaitForChangeAsync(version, stoppingToken);
                 if (fleet.Version != version || reconnected)
                 {
-                    routes.ApplyCatalog(fleet, replace: reconnected);
+                    routes.ApplyCatalog(fleet.Version, fleet.Models.Select(model => model.ToRoutedModel(routes)), replace: reconnected);
                     version = fleet.Version;
                     reconnected = false;
                 }

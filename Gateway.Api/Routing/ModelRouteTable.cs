@@ -1,7 +1,6 @@
 using System.Collections.Frozen;
 using System.Diagnostics.CodeAnalysis;
 using LlmAspire.Gateway.Api.Configuration;
-using LlmAspire.Gateway.Api.ModelLifecycle;
 using LlmAspire.Gateway.Api.Requests;
 using Microsoft.Extensions.Options;
 
@@ -47,7 +46,7 @@ internal sealed class ModelRouteTable : IModelRouteTable
     public ModelRouteTable(IOptions<GatewayOptions> options, IConfiguration configuration)
     {
         this.options = options.Value;
-        ManagerConfigured = ModelManagerClientOptions.IsConfigured(configuration);
+        ManagerConfigured = ModelManagerDiscovery.IsConfigured(configuration);
         fixedModels = this.options.Models
             .Where(entry => entry.Value.Endpoint is not null)
             .ToFrozenDictionary(
@@ -77,40 +76,34 @@ internal sealed class ModelRouteTable : IModelRouteTable
     }
 
     /// <summary>
-    /// Replaces the managed part with ModelManager's whole catalog, keeping a model's later news from an <c>ensure</c>
-    /// answer, unless <paramref name="replace"/> (the first answer after a reconnect) or the catalog version went down:
-    /// ModelManager restarted and counts anew, so its catalog replaces everything.
+    /// Replaces the managed part with ModelManager's whole catalog at <paramref name="version"/>, keeping a model's
+    /// later news from an <c>ensure</c> answer, unless <paramref name="replace"/> (the first answer after a reconnect)
+    /// or the catalog version went down: ModelManager restarted and counts anew, so its catalog replaces everything.
     /// </summary>
-    public void ApplyCatalog(FleetSnapshot fleet, bool replace)
+    public void ApplyCatalog(long version, IEnumerable<RoutedModel> models, bool replace)
     {
         lock (writeLock)
         {
-            var known = replace || fleet.Version < catalogVersion ? FrozenDictionary<string, RoutedModel>.Empty : managedModels;
-            managedModels = fleet.Models
-                .Select(model => known.TryGetValue(model.Id, out var current) && current.Version > model.Version ? current : Managed(model))
+            var known = replace || version < catalogVersion ? FrozenDictionary<string, RoutedModel>.Empty : managedModels;
+            managedModels = models
+                .Select(model => known.TryGetValue(model.Id, out var current) && current.Version > model.Version ? current : model)
                 .ToFrozenDictionary(model => model.Id, StringComparer.Ordinal);
-            catalogVersion = fleet.Version;
+            catalogVersion = version;
             CatalogKnown = true;
         }
     }
 
-    /// <summary>
-    /// Takes one model's news (an <c>ensure</c> answer) into the table unless it already holds later news, and returns
-    /// the model as that answer has it: the caller acts on what ModelManager just told it.
-    /// </summary>
-    public RoutedModel Apply(ManagedModelSnapshot model)
+    /// <summary>Takes one model's news (an <c>ensure</c> answer) into the table unless it already holds later news.</summary>
+    public void Apply(RoutedModel model)
     {
-        var answered = Managed(model);
         lock (writeLock)
         {
             if (!managedModels.TryGetValue(model.Id, out var current) || current.Version <= model.Version)
             {
-                managedModels = managedModels.Where(entry => entry.Key != model.Id).Append(KeyValuePair.Create(model.Id, answered))
+                managedModels = managedModels.Where(entry => entry.Key != model.Id).Append(KeyValuePair.Create(model.Id, model))
                     .ToFrozenDictionary(StringComparer.Ordinal);
             }
         }
-
-        return answered;
     }
 
     /// <summary>
@@ -130,14 +123,12 @@ internal sealed class ModelRouteTable : IModelRouteTable
         }
     }
 
-    private RoutedModel Managed(ManagedModelSnapshot model) =>
-        Managed(model.Id, model.State, model.State == "ready" ? model.Endpoint : null, model.MaxConcurrency) with { Version = model.Version };
-
     /// <summary>
     /// A catalog model with the gateway's per-model settings (a <c>Gateway:Models:&lt;id&gt;</c> entry without an
-    /// endpoint, or the defaults); how many requests go to it at once is the catalog's <c>MaxConcurrency</c>.
+    /// endpoint, or the defaults); how many requests go to it at once is the catalog's <c>MaxConcurrency</c>. Routable
+    /// at <paramref name="endpoint"/>, or not (null) until it is loaded.
     /// </summary>
-    private RoutedModel Managed(string id, string? state, Uri? endpoint, int? maxConcurrency)
+    public RoutedModel Managed(string id, string? state, Uri? endpoint, int? maxConcurrency)
     {
         var settings = options.Models.TryGetValue(id, out var configured) ? configured : new ModelOptions();
         if (maxConcurrency is { } concurrency && concurrency != settings.MaxConcurrent)

@@ -1,0 +1,11 @@
+using LlmAspire.Gateway.Api.Routing;
+
+namespace LlmAspire.Gateway.Api.ModelLifecycle;
+
+/// <summary>ModelManager's models as the routing table holds them.</summary>
+internal static class CatalogModels
+{
+    /// <summary>A model as ModelManager reported it, routable only while ModelManager reports it ready.</summary>
+    public static RoutedModel ToRoutedModel(this ManagedModelSnapshot model, ModelRouteTable routes) =>
+        routes.Managed(model.Id, model.State, model.State == "ready" ? model.Endpoint : null, model.MaxConcurrency) with { Version = model.Version };
+}
