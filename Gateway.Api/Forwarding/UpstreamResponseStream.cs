@@ -3,37 +3,27 @@ using LlmAspire.Gateway.Api.Requests;
 namespace LlmAspire.Gateway.Api.Forwarding;
 
 /// <summary>
-/// The model server's response body as the gateway reads it. It enforces the first-byte, idle-gap and overall
-/// deadlines and the end of the shutdown's grace period on every read, records the first byte and the token usage
-/// (reported, or delivered when a stream ends without a report), and — for server-sent event streams — hands out
-/// whole events only, so that when the server fails mid-stream the client receives an error event and a clean end
-/// of stream instead of a cut connection or half an event.
+/// The model server's response body as the gateway reads it. Every read waits under the exchange's current deadline
+/// (first byte, idle gap, overall ceiling) and until the shutdown's grace period ends, and records the first byte.
+/// When a deadline passes or the server breaks off, a server-sent event stream ends with an error event and
+/// <c>data: [DONE]</c>, as vLLM ends a stream that fails, instead of a cut connection or half an event; a plain JSON
+/// body cannot be repaired and is cut. What passes is looked at by <see cref="UpstreamBodyObserver"/>.
 /// </summary>
 internal sealed class UpstreamResponseStream : Stream
 {
-    private const int TailSize = 2048;
-    private static readonly byte[] EventSeparator = "\n\n"u8.ToArray();
-
     private readonly Stream inner;
     private readonly UpstreamExchange exchange;
     private readonly bool eventStream;
     private readonly CancellationTokenSource deadline;
+    private readonly UpstreamBodyObserver observer;
 
     private CancellationTokenSource? linked;
     private CancellationToken linkedFor;
-
-    // Bytes of an event whose end has not arrived yet (event streams only).
-    private byte[]? held;
-    private int heldLength;
 
     // A synthesized ending (error event) still to be handed out.
     private byte[]? ending;
     private int endingOffset;
     private bool completed;
-
-    // The last bytes of a plain (non-stream) body, where the usage object sits.
-    private byte[]? tail;
-    private int tailLength;
 
     public UpstreamResponseStream(Stream inner, UpstreamExchange exchange, bool eventStream, CancellationTokenSource deadline)
     {
@@ -41,6 +31,7 @@ internal sealed class UpstreamResponseStream : Stream
         this.exchange = exchange;
         this.eventStream = eventStream;
         this.deadline = deadline;
+        observer = new UpstreamBodyObserver(exchange, eventStream);
     }
 
     public override bool CanRead => true;
@@ -73,15 +64,8 @@ internal sealed class UpstreamResponseStream : Stream
 
         while (true)
         {
-            var offset = 0;
-            if (heldLength > 0 && heldLength <= buffer.Length / 2)
-            {
-                held.AsSpan(0, heldLength).CopyTo(buffer.Span);
-                offset = heldLength;
-                heldLength = 0;
-            }
-
-            var read = await ReadInnerAsync(buffer[offset..], cancellationToken);
+            var restored = observer.RestoreHeld(buffer.Span);
+            var read = await ReadInnerAsync(buffer[restored..], cancellationToken);
             if (read is null)
             {
                 return DrainEnding(buffer.Span);
@@ -89,18 +73,13 @@ internal sealed class UpstreamResponseStream : Stream
 
             if (read == 0)
             {
-                OnEndOfBody();
-                // A stream that ended without a separator keeps its last bytes as the server sent them.
-                var flushed = offset + TakeHeld(buffer.Span[offset..]);
-                completed = heldLength == 0;
+                var flushed = restored + observer.EndOfBody(buffer.Span[restored..]);
+                completed = !observer.HoldsBytes;
                 return flushed;
             }
 
             exchange.MarkFirstByte();
-            // The copy is taken before the usage chunk the client did not ask for is dropped: the cache keeps it.
-            exchange.Capture?.Append(buffer.Span.Slice(offset, read.Value));
-            var length = offset + read.Value;
-            length = eventStream ? TakeWholeEvents(buffer.Span, length) : ObserveTail(buffer.Span[..length]);
+            var length = observer.Observe(buffer.Span, restored, read.Value);
             if (length > 0)
             {
                 return length;
@@ -172,7 +151,7 @@ internal sealed class UpstreamResponseStream : Stream
         }
 
         // Whatever partial event was held is dropped: the client gets whole events, then the error, then [DONE].
-        heldLength = 0;
+        observer.DropHeld();
         var error = exchange.FailureError();
         exchange.EndedWithStatus = error.Status;
         ending = error.ToServerSentEvents();
@@ -191,117 +170,5 @@ internal sealed class UpstreamResponseStream : Stream
         }
 
         return count;
-    }
-
-    /// <summary>Keeps back a trailing partial event and looks into complete ones for usage; returns the bytes to hand out.</summary>
-    private int TakeWholeEvents(Span<byte> buffer, int length)
-    {
-        var boundary = buffer[..length].LastIndexOf(EventSeparator);
-        var complete = boundary < 0 ? 0 : boundary + EventSeparator.Length;
-        var partial = length - complete;
-        if (partial > 0)
-        {
-            if (partial > buffer.Length / 2)
-            {
-                // An event larger than half a buffer is passed through as it comes rather than held.
-                complete = length;
-            }
-            else
-            {
-                held ??= new byte[buffer.Length / 2];
-                buffer[complete..length].CopyTo(held);
-                heldLength = partial;
-            }
-        }
-
-        return ObserveEvents(buffer, complete);
-    }
-
-    /// <summary>
-    /// Looks at each complete event once: a usage report (dropped when only the gateway asked for it), an error the
-    /// server ends the stream with (its status is kept for the ledger), or generated text (counted, for the usage of a
-    /// stream that ends without a report). Returns the bytes to hand out.
-    /// </summary>
-    private int ObserveEvents(Span<byte> buffer, int length)
-    {
-        var start = 0;
-        while (start < length)
-        {
-            var separator = buffer[start..length].IndexOf(EventSeparator);
-            var end = separator < 0 ? length : start + separator + EventSeparator.Length;
-            var serverSentEvent = buffer[start..end];
-            if (serverSentEvent.IndexOf("\"usage\""u8) >= 0 && TokenUsage.TryReadEvent(serverSentEvent, out var usage, out var usageOnly))
-            {
-                exchange.Usage = usage;
-                if (usageOnly && !exchange.ClientRequestedUsage)
-                {
-                    // The gateway asked for this chunk for its own accounting; the client did not.
-                    buffer[end..length].CopyTo(buffer[start..]);
-                    length -= end - start;
-                    continue;
-                }
-            }
-            else if (StreamEvents.ErrorStatus(serverSentEvent) is { } status)
-            {
-                exchange.EndedWithStatus = status;
-            }
-            else if (StreamEvents.CarriesText(serverSentEvent))
-            {
-                exchange.DeliveredTokens++;
-            }
-
-            start = end;
-        }
-
-        return length;
-    }
-
-    private int ObserveTail(ReadOnlySpan<byte> data)
-    {
-        tail ??= new byte[TailSize];
-        if (data.Length >= TailSize)
-        {
-            data[^TailSize..].CopyTo(tail);
-            tailLength = TailSize;
-        }
-        else
-        {
-            var keep = Math.Min(tailLength, TailSize - data.Length);
-            tail.AsSpan(tailLength - keep, keep).CopyTo(tail);
-            data.CopyTo(tail.AsSpan(keep));
-            tailLength = keep + data.Length;
-        }
-
-        return data.Length;
-    }
-
-    private int TakeHeld(Span<byte> buffer)
-    {
-        var count = Math.Min(heldLength, buffer.Length);
-        held.AsSpan(0, count).CopyTo(buffer);
-        held.AsSpan(count, heldLength - count).CopyTo(held);
-        heldLength -= count;
-        return count;
-    }
-
-    private void OnEndOfBody()
-    {
-        if (eventStream || tail is null)
-        {
-            return;
-        }
-
-        var body = tail.AsSpan(0, tailLength);
-        var key = body.LastIndexOf("\"usage\""u8);
-        if (key < 0)
-        {
-            return;
-        }
-
-        var brace = body[key..].IndexOf((byte)'{');
-        if (brace >= 0 && TokenUsage.TryRead(body[(key + brace)..], out var usage))
-        {
-            exchange.Usage = usage;
-        }
     }
 }
