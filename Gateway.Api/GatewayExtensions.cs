@@ -38,7 +38,7 @@ internal static class GatewayExtensions
         builder.AddModelLifecycle();
         services.AddSingleton<AdmissionQueues>();
         services.AddForwarding();
-        services.AddSingleton<InferenceProxy>();
+        services.AddInferenceApi();
 
         builder.AddPostgresStorage(optionsSection: "Gateway:Storage");
         builder.AddApiKeys();

@@ -1,5 +1,6 @@
 using System.Threading.RateLimiting;
 using LlmAspire.Gateway.Api.Configuration;
+using LlmAspire.Gateway.Api.OpenAi;
 
 namespace LlmAspire.Gateway.Api.Admission;
 
@@ -125,6 +126,21 @@ internal sealed class AdmissionQueue : IDisposable
         var waves = (WaitingForSlot + MaxConcurrent) / (double)MaxConcurrent;
         var estimate = TimeSpan.FromTicks((long)(Interlocked.Read(ref averageServiceTicks) * waves));
         return estimate < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : estimate > TimeSpan.FromMinutes(1) ? TimeSpan.FromMinutes(1) : estimate;
+    }
+
+    /// <summary>What a request the queue refused is told (429 when it is full, 503 when no slot freed in time) and when to come back.</summary>
+    public (OpenAiError Error, TimeSpan RetryAfter) Refusal(AdmissionResult result)
+    {
+        var retryAfter = EstimateRetryAfter();
+        var seconds = OpenAiError.RetryAfterSeconds(retryAfter);
+        var error = result == AdmissionResult.QueueFull
+            ? new OpenAiError(StatusCodes.Status429TooManyRequests,
+                $"Model '{Model}' is at capacity ({InFlight} running, {Queued} waiting). Retry after {seconds} s.",
+                "rate_limit_error", null, "model_queue_full")
+            : new OpenAiError(StatusCodes.Status503ServiceUnavailable,
+                $"Model '{Model}' did not free a slot within its queue timeout. Retry after {seconds} s.",
+                "server_error", null, "model_queue_timeout");
+        return (error, retryAfter);
     }
 
     public void Dispose() => limiter.Dispose();

@@ -46,8 +46,7 @@ internal sealed class StartedStreamForwarder(UpstreamHttpClient upstream, Upstre
         if (failure is not null)
         {
             exchange.EndedWithStatus = failure.Status;
-            await context.Response.Body.WriteAsync(failure.ToServerSentEvents(), aborted);
-            await context.Response.Body.FlushAsync(aborted);
+            await failure.WriteEndingAsync(context.Response);
         }
     }
 

@@ -4,6 +4,15 @@ namespace LlmAspire.Gateway.Api.Inference;
 
 internal static class InferenceEndpoints
 {
+    /// <summary>Registers the request path of the inference operations (its steps are registered by their own features).</summary>
+    public static IServiceCollection AddInferenceApi(this IServiceCollection services)
+    {
+        services.AddSingleton<InferenceBodyReader>();
+        services.AddSingleton<ModelLoadingWait>();
+        services.AddSingleton<InferenceProxy>();
+        return services;
+    }
+
     /// <summary>Maps the OpenAI inference operations; each is forwarded to the model named in its body.</summary>
     public static IEndpointRouteBuilder MapInferenceApi(this IEndpointRouteBuilder endpoints)
     {

@@ -74,6 +74,14 @@ internal sealed record OpenAiError(int Status, string Message, string Type, stri
         return bytes;
     }
 
+    /// <summary>Writes the error as the event that ends a stream already under way (<see cref="ToServerSentEvents"/>).</summary>
+    public async Task WriteEndingAsync(HttpResponse response)
+    {
+        var aborted = response.HttpContext.RequestAborted;
+        await response.Body.WriteAsync(ToServerSentEvents(), aborted);
+        await response.Body.FlushAsync(aborted);
+    }
+
     public byte[] ToJson()
     {
         using var buffer = new MemoryStream(256);

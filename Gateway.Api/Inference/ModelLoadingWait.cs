@@ -1,16 +1,36 @@
 using System.Globalization;
 using System.Text;
+using LlmAspire.Gateway.Api.ModelLifecycle;
+using LlmAspire.Gateway.Api.Requests;
+using LlmAspire.Gateway.Api.Routing;
+using Microsoft.Extensions.Options;
 
 namespace LlmAspire.Gateway.Api.Inference;
 
 /// <summary>
-/// While a streaming request waits for its model to load, the response is started as an event stream and gets an SSE
-/// comment line now and every interval, so that proxies and load balancers do not cut a connection that looks idle.
-/// Clients ignore comment lines; the model's events follow them on the same stream.
+/// A request's wait for a model that is not loaded (one ensure for every waiting request). While a streaming request
+/// waits, its response is started as an event stream and gets an SSE comment line now and every
+/// <see cref="ModelManagerClientOptions.LoadingKeepAliveInterval"/>, so that proxies and load balancers do not cut a
+/// connection that looks idle. Clients ignore comment lines; the model's events follow them on the same stream, and
+/// since the response is committed to 200, a later error becomes an error event.
 /// </summary>
-internal static class LoadingKeepAlive
+internal sealed class ModelLoadingWait(ModelActivation activation, IOptions<ModelManagerClientOptions> options, TimeProvider timeProvider)
 {
-    public static async Task WriteUntilAsync(HttpResponse response, string model, Task loading, TimeSpan interval, TimeProvider timeProvider)
+    private readonly TimeSpan interval = options.Value.LoadingKeepAliveInterval;
+
+    /// <summary>The model's route once it is ready; throws <see cref="ModelActivationException"/> when it cannot be made ready.</summary>
+    public async Task<ModelRoute> UntilReadyAsync(HttpContext context, RoutedModel model, bool stream, CancellationToken waiting)
+    {
+        var loading = activation.ActivateAsync(model, waiting);
+        if (stream && !loading.IsCompleted && !context.Response.HasStarted)
+        {
+            await KeepAliveUntilAsync(context.Response, model.Id, loading);
+        }
+
+        return await loading;
+    }
+
+    private async Task KeepAliveUntilAsync(HttpResponse response, string model, Task loading)
     {
         var aborted = response.HttpContext.RequestAborted;
         response.StatusCode = StatusCodes.Status200OK;
