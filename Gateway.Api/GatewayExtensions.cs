@@ -7,14 +7,13 @@ using LlmAspire.Gateway.Api.Forwarding;
 using LlmAspire.Gateway.Api.Inference;
 using LlmAspire.Gateway.Api.Ledger;
 using LlmAspire.Gateway.Api.ModelLifecycle;
-using LlmAspire.Gateway.Api.Models;
 using LlmAspire.Gateway.Api.OpenAi;
 using LlmAspire.Gateway.Api.RateLimiting;
+using LlmAspire.Gateway.Api.Routing;
 using LlmAspire.Gateway.Api.Shutdown;
 using LlmAspire.Gateway.Api.Telemetry;
 using LlmAspire.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 
 namespace LlmAspire.Gateway.Api;
 
@@ -27,14 +26,12 @@ internal static class GatewayExtensions
     public static IHostApplicationBuilder AddGateway(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddValidatedOptions<GatewayOptions>(GatewayOptions.SectionName);
-        services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
-        services.AddSingleton<GatewayShutdown>();
-        services.AddOptions<HostOptions>().Configure<IConfiguration>((host, configuration) => host.ShutdownTimeout = GatewayShutdown.HostTimeout(configuration));
-
+        services.AddGatewayOptions();
+        services.AddGracefulShutdown();
         services.AddErrorResponses((status, message, code) => OpenAiError.Of(status, message, code).ToJson());
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<GatewayMetrics>();
+        services.AddModelRoutes();
         builder.AddModelLifecycle();
         services.AddSingleton<AdmissionQueues>();
         services.AddForwarding();
@@ -44,8 +41,7 @@ internal static class GatewayExtensions
         builder.AddApiKeys();
         builder.AddKeyRateLimits();
         builder.AddUsageLedger();
-        builder.AddResponseCache();
-        services.AddSingleton<InferenceCache>();
+        builder.AddInferenceCache();
         return builder;
     }
 

@@ -1,6 +1,5 @@
 using LlmAspire.Gateway.Api.Configuration;
 using LlmAspire.Gateway.Api.Forwarding;
-using LlmAspire.Gateway.Api.Routing;
 using Microsoft.Extensions.Options;
 
 namespace LlmAspire.Gateway.Api.ModelLifecycle;
@@ -8,16 +7,15 @@ namespace LlmAspire.Gateway.Api.ModelLifecycle;
 internal static class ModelLifecycleExtensions
 {
     /// <summary>
-    /// Registers the routing table and, when ModelManager is configured (<c>services:modelmanager</c>, Aspire's
-    /// service-discovery convention), what keeps it fed: the change feed, on-demand loading and activity reports.
+    /// Registers the ModelManager client and on-demand loading and, when ModelManager is configured
+    /// (<c>services:modelmanager</c>, Aspire's service-discovery convention), what keeps the routing table fed and
+    /// ModelManager informed: the change feed and activity reports.
     /// </summary>
     public static IHostApplicationBuilder AddModelLifecycle(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
         services.AddValidatedOptions<ModelManagerClientOptions>(ModelManagerClientOptions.SectionName);
         services.AddSingleton<IValidateOptions<ModelManagerClientOptions>, ModelManagerClientOptionsValidator>();
-        services.AddSingleton<ModelRouteTable>();
-        services.AddSingleton<IModelRouteTable>(sp => sp.GetRequiredService<ModelRouteTable>());
         services.AddSingleton<ModelManagerClient>();
         services.AddSingleton<ModelActivation>();
         services.AddSingleton<IModelServerRecovery>(sp => sp.GetRequiredService<ModelActivation>());

@@ -1,7 +1,6 @@
 using System.Text.Json;
-using LlmAspire.Gateway.Api.Routing;
 
-namespace LlmAspire.Gateway.Api.Models;
+namespace LlmAspire.Gateway.Api.Routing;
 
 internal static class ModelsEndpoints
 {
