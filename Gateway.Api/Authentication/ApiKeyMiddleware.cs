@@ -6,7 +6,8 @@ namespace LlmAspire.Gateway.Api.Authentication;
 
 /// <summary>
 /// Authenticates every <c>/v1</c> request by its <c>Authorization: Bearer llma_…</c> key and records the caller in the
-/// request's state (<see cref="RequestState.Caller"/>, anonymous when authentication is off); anything else is answered with 401 in OpenAI's shape before a byte of the body is read.
+/// request's state (<see cref="RequestState.Caller"/>, anonymous while authentication is off); anything else is
+/// answered with 401 in OpenAI's shape before a byte of the body is read.
 /// </summary>
 internal sealed class ApiKeyMiddleware(RequestDelegate next, IOptions<AuthOptions> options, ApiKeyAuthenticator authenticator)
 {

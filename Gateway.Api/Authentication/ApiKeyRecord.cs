@@ -14,6 +14,6 @@ internal sealed record ApiKeyRecord(
     DateTime CreatedAt,
     DateTime? RevokedAt)
 {
-    /// <summary>The caller a request presenting this key is.</summary>
+    /// <summary>Who a request presenting this key comes from.</summary>
     public CallerIdentity ToCaller() => new(Id, Tenant, RequestsPerMinute, TokensPerMinute, MonthlyTokenBudget);
 }

@@ -63,7 +63,7 @@ internal sealed partial class ModelActivation(
             var snapshot = await modelManager.EnsureAsync(key.Model, key.Verify, shutdown.GraceOver);
             var answered = snapshot.ToRoutedModel(routes);
             routes.Apply(answered);
-            // Acted on as ModelManager just answered, whatever later news the table may hold.
+            // The waiting requests act on what ModelManager just answered, even when the table holds later news.
             if (answered.Route is not { } route)
             {
                 throw new ModelActivationException(new OpenAiError(StatusCodes.Status503ServiceUnavailable,
