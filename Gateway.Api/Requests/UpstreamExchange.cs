@@ -22,7 +22,7 @@ internal enum UpstreamFailure
 /// <summary>
 /// The upstream leg of a request's state (<see cref="RequestState.Upstream"/>): where it was sent, how long each
 /// part took, what the model server reported and how the exchange ended. Written by the pieces of the forwarding
-/// pipeline (transformer, policy handler, response stream) and read back for metrics and accounting once it ends.
+/// layer (policy handler, response stream and its observer) and read back for metrics, the cache and accounting.
 /// </summary>
 internal sealed class UpstreamExchange(
     ModelRoute route, InferenceOperation operation, bool streaming, bool clientRequestedUsage, TimeProvider timeProvider, CancellationToken shutdownGraceOver)
