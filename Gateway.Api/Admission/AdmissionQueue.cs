@@ -120,14 +120,6 @@ internal sealed class AdmissionQueue : IDisposable
         return (AdmissionResult.Admitted, new AdmissionSlot(this, lease, timeProvider.GetTimestamp(), modelLoading));
     }
 
-    /// <summary>How long until a slot is likely free for one more request, from recent service times.</summary>
-    public TimeSpan EstimateRetryAfter()
-    {
-        var waves = (WaitingForSlot + MaxConcurrent) / (double)MaxConcurrent;
-        var estimate = TimeSpan.FromTicks((long)(Interlocked.Read(ref averageServiceTicks) * waves));
-        return estimate < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : estimate > TimeSpan.FromMinutes(1) ? TimeSpan.FromMinutes(1) : estimate;
-    }
-
     /// <summary>What a request the queue refused is told (429 when it is full, 503 when no slot freed in time) and when to come back.</summary>
     public (OpenAiError Error, TimeSpan RetryAfter) Refusal(AdmissionResult result)
     {
@@ -146,6 +138,14 @@ internal sealed class AdmissionQueue : IDisposable
     public void Dispose() => limiter.Dispose();
 
     internal void ModelReady() => Step(ref loading, -1);
+
+    /// <summary>How long until a slot is likely free for one more request, from recent service times.</summary>
+    private TimeSpan EstimateRetryAfter()
+    {
+        var waves = (WaitingForSlot + MaxConcurrent) / (double)MaxConcurrent;
+        var estimate = TimeSpan.FromTicks((long)(Interlocked.Read(ref averageServiceTicks) * waves));
+        return estimate < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : estimate > TimeSpan.FromMinutes(1) ? TimeSpan.FromMinutes(1) : estimate;
+    }
 
     /// <summary>Moves one count and raises <c>busyChanged</c> when it goes from 0 to 1 or back.</summary>
     private void Step(ref int count, int by)
