@@ -29,7 +29,7 @@ public sealed record ModelView(
     public static ModelView Of(ManagedModel model, ActivityTracker activity) => new(
         model.Id,
         model.RuntimeName,
-        StateName(model.State),
+        model.State.Name(),
         model.Endpoint,
         model.Instance,
         activity.InFlight(model.Id),
@@ -45,16 +45,6 @@ public sealed record ModelView(
         model.Options.MaxConcurrency,
         model.Options.IdleTimeout.TotalSeconds,
         model.Version);
-
-    public static string StateName(ModelState state) => state switch
-    {
-        ModelState.Stopped => "stopped",
-        ModelState.Starting => "starting",
-        ModelState.Ready => "ready",
-        ModelState.Stopping => "stopping",
-        ModelState.Failed => "failed",
-        _ => state.ToString().ToLowerInvariant(),
-    };
 }
 
 /// <summary>

@@ -14,6 +14,20 @@ public enum ModelState
     Failed,
 }
 
+public static class ModelStateNames
+{
+    /// <summary>The state as the API, the metrics and the docs spell it: <c>stopped</c>, <c>starting</c>, <c>ready</c>, …</summary>
+    public static string Name(this ModelState state) => state switch
+    {
+        ModelState.Stopped => "stopped",
+        ModelState.Starting => "starting",
+        ModelState.Ready => "ready",
+        ModelState.Stopping => "stopping",
+        ModelState.Failed => "failed",
+        _ => state.ToString().ToLowerInvariant(),
+    };
+}
+
 /// <summary>A model cannot be served now; <see cref="RetryAfter"/> says when asking again makes sense.</summary>
 public sealed class ModelUnavailableException(string message, TimeSpan retryAfter, string code = "model_unavailable") : Exception(message)
 {
