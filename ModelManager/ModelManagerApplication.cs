@@ -2,6 +2,7 @@ using System.Text.Json;
 using LlmAspire.ModelManager.Activity;
 using LlmAspire.ModelManager.Api;
 using LlmAspire.ModelManager.Catalog;
+using LlmAspire.ModelManager.Client;
 using LlmAspire.ModelManager.Lifecycle;
 using LlmAspire.ModelManager.Runtimes;
 using LlmAspire.ModelManager.Runtimes.Docker;
@@ -40,7 +41,8 @@ public static class ModelManagerApplication
     public static IHostApplicationBuilder AddModelManager(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddErrorResponses((status, message, code) => JsonSerializer.SerializeToUtf8Bytes(ApiError.Of(status, message, code), JsonSerializerOptions.Web));
+        services.AddErrorResponses((status, message, code) =>
+            JsonSerializer.SerializeToUtf8Bytes(ApiErrorResult.Body(status, message, code), ModelManagerJsonContext.Default.ApiError));
         services.AddValidatedOptions<ModelManagerOptions>(ModelManagerOptions.SectionName);
         services.AddSingleton<IValidateOptions<ModelManagerOptions>, ModelManagerOptionsValidator>();
         services.AddValidatedOptions<LifecycleEventStorageOptions>(LifecycleEventStorageOptions.SectionName);

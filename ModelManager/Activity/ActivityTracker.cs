@@ -1,14 +1,9 @@
 using System.Collections.Concurrent;
 using LlmAspire.ModelManager.Catalog;
+using LlmAspire.ModelManager.Client;
 using Microsoft.Extensions.Options;
 
 namespace LlmAspire.ModelManager.Activity;
-
-/// <summary>
-/// What one gateway replica says about one model: requests in flight, seconds since its last one ended, and requests
-/// waiting in its admission queue or for the model to load (absent from older gateways' reports: 0).
-/// </summary>
-public sealed record ModelActivity(int InFlight, double IdleSeconds, int Queued = 0);
 
 /// <summary>
 /// Per-model activity across gateway replicas. Each report is the replica's whole picture (a model it leaves out has

@@ -1,5 +1,6 @@
 using LlmAspire.ModelManager.Activity;
 using LlmAspire.ModelManager.Catalog;
+using LlmAspire.ModelManager.Client;
 using Microsoft.Extensions.Options;
 
 namespace LlmAspire.ModelManager.Lifecycle;

@@ -1,4 +1,5 @@
 using LlmAspire.ModelManager.Catalog;
+using LlmAspire.ModelManager.Client;
 using LlmAspire.ModelManager.Runtimes;
 using LlmAspire.ModelManager.Telemetry;
 

@@ -1,5 +1,6 @@
 using LlmAspire.ModelManager.Activity;
 using LlmAspire.ModelManager.Catalog;
+using LlmAspire.ModelManager.Client;
 using LlmAspire.ModelManager.Runtimes;
 using LlmAspire.ModelManager.Telemetry;
 using Microsoft.Extensions.Options;

@@ -1,3 +1,5 @@
+using LlmAspire.ModelManager.Client;
+
 namespace LlmAspire.ModelManager.Lifecycle;
 
 /// <summary>
@@ -14,16 +16,16 @@ public enum ModelState
     Failed,
 }
 
-public static class ModelStateNames
+public static class ModelStateExtensions
 {
     /// <summary>The state as the API, the metrics and the docs spell it: <c>stopped</c>, <c>starting</c>, <c>ready</c>, …</summary>
     public static string Name(this ModelState state) => state switch
     {
-        ModelState.Stopped => "stopped",
-        ModelState.Starting => "starting",
-        ModelState.Ready => "ready",
-        ModelState.Stopping => "stopping",
-        ModelState.Failed => "failed",
+        ModelState.Stopped => ModelStateNames.Stopped,
+        ModelState.Starting => ModelStateNames.Starting,
+        ModelState.Ready => ModelStateNames.Ready,
+        ModelState.Stopping => ModelStateNames.Stopping,
+        ModelState.Failed => ModelStateNames.Failed,
         _ => state.ToString().ToLowerInvariant(),
     };
 }

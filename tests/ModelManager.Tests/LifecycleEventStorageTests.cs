@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using LlmAspire.Gateway.Tests.Infrastructure;
+using LlmAspire.ModelManager.Client;
 using LlmAspire.ModelManager.Lifecycle;
 using LlmAspire.ModelManager.Tests.Infrastructure;
 using LlmAspire.Storage;
