@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using LlmAspire.Gateway.Admission;
 using LlmAspire.Gateway.Routing;
+using LlmAspire.ModelManager.Client;
 using Microsoft.Extensions.Options;
 
 namespace LlmAspire.Gateway.ModelLifecycle;

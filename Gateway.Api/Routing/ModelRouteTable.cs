@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using System.Diagnostics.CodeAnalysis;
 using LlmAspire.Gateway.Configuration;
 using LlmAspire.Gateway.ModelLifecycle;
+using LlmAspire.ModelManager.Client;
 using Microsoft.Extensions.Options;
 
 namespace LlmAspire.Gateway.Routing;
@@ -104,7 +105,7 @@ public sealed class ModelRouteTable : IModelRouteTable
     /// Takes one model's news (an <c>ensure</c> answer) into the table unless it already holds later news, and returns
     /// the model as that answer has it: the caller acts on what ModelManager just told it.
     /// </summary>
-    public RoutedModel Apply(ManagedModelSnapshot model)
+    public RoutedModel Apply(ModelSnapshot model)
     {
         var answered = Managed(model);
         lock (writeLock)
@@ -136,7 +137,7 @@ public sealed class ModelRouteTable : IModelRouteTable
         }
     }
 
-    private RoutedModel Managed(ManagedModelSnapshot model) =>
+    private RoutedModel Managed(ModelSnapshot model) =>
         Managed(model.Id, model.State, model.State == "ready" ? model.Endpoint : null, model.MaxConcurrency) with { Version = model.Version };
 
     /// <summary>
