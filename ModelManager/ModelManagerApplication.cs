@@ -15,7 +15,7 @@ using Microsoft.Extensions.Options;
 namespace LlmAspire.ModelManager;
 
 /// <summary>The service's composition, shared by <c>Program.cs</c> and the tests that host it in-process.</summary>
-public static class ModelManagerApplication
+internal static class ModelManagerApplication
 {
     /// <param name="args">Command line; configuration keys as <c>--ModelManager:Models:&lt;id&gt;:Image value</c>.</param>
     /// <param name="configureServices">Registrations made before the service's own, which they take precedence over (tests).</param>

@@ -13,7 +13,7 @@ namespace LlmAspire.ModelManager.Activity;
 /// <see cref="Changed"/> follows what the change feed shows: in-flight and queued sums, and last activity when it moves
 /// by a second or more (a report of an idle model re-anchors it by a few milliseconds, which is not news).
 /// </summary>
-public sealed class ActivityTracker(IOptions<ModelManagerOptions> options, TimeProvider timeProvider)
+internal sealed class ActivityTracker(IOptions<ModelManagerOptions> options, TimeProvider timeProvider)
 {
     /// <summary>The most requests one replica may report in flight, or queued, for one model; more is not a real count.</summary>
     public const int MaxRequests = 1_000_000;

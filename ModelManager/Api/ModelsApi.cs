@@ -12,7 +12,7 @@ using Microsoft.Extensions.Options;
 namespace LlmAspire.ModelManager.Api;
 
 /// <summary>The control API under <c>/api</c>; the contract is in docs/modelmanager.md.</summary>
-public static class ModelsApi
+internal static class ModelsApi
 {
     private const int MaxActivityReportBytes = 1024 * 1024;
     private static readonly TimeSpan DefaultChangeWait = TimeSpan.FromSeconds(30);

@@ -8,7 +8,7 @@ namespace LlmAspire.ModelManager.Lifecycle;
 /// check, container create and start, process spawn), <see cref="Load"/> from there until the server's readiness
 /// checks pass (weights loaded). What the platform adds after that is the gateway's to measure.
 /// </summary>
-public sealed record ColdStartPhases(TimeSpan Wait, TimeSpan Launch, TimeSpan Load)
+internal sealed record ColdStartPhases(TimeSpan Wait, TimeSpan Launch, TimeSpan Load)
 {
     public TimeSpan Total => Wait + Launch + Load;
 

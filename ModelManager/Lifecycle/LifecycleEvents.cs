@@ -5,13 +5,13 @@ namespace LlmAspire.ModelManager.Lifecycle;
 /// <summary>
 /// Where lifecycle events go. <see cref="Record"/> must not block: a database-backed sink queues and writes in batches.
 /// </summary>
-public interface ILifecycleEventSink
+internal interface ILifecycleEventSink
 {
     void Record(LifecycleEvent lifecycleEvent);
 }
 
 /// <summary>Keeps the most recent events in memory (the events API reads them) and logs each one.</summary>
-public sealed partial class InMemoryLifecycleEventSink(ILogger<InMemoryLifecycleEventSink> logger) : ILifecycleEventSink
+internal sealed partial class InMemoryLifecycleEventSink(ILogger<InMemoryLifecycleEventSink> logger) : ILifecycleEventSink
 {
     public const int Capacity = 1_000;
     private readonly Queue<LifecycleEvent> events = new();

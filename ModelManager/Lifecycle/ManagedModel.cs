@@ -13,7 +13,7 @@ namespace LlmAspire.ModelManager.Lifecycle;
 /// through <see cref="Enter"/>; starting a server is <see cref="ModelStartup"/>'s work, ending one
 /// <see cref="ModelStopper"/>'s, and what happens is told to <see cref="ModelJournal"/>.
 /// </summary>
-public sealed class ManagedModel
+internal sealed class ManagedModel
 {
     private readonly Lock gate = new();
     private readonly ModelFleet fleet;

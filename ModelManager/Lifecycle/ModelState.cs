@@ -7,7 +7,7 @@ namespace LlmAspire.ModelManager.Lifecycle;
 /// start does not succeed. A future Sleeping state (vLLM sleep mode: GPU memory freed in place, woken in well under a
 /// second) belongs between Ready and Stopping; it would be entered by the idle reaper before a full stop.
 /// </summary>
-public enum ModelState
+internal enum ModelState
 {
     Stopped,
     Starting,
@@ -16,7 +16,7 @@ public enum ModelState
     Failed,
 }
 
-public static class ModelStateExtensions
+internal static class ModelStateExtensions
 {
     /// <summary>The state as the API, the metrics and the docs spell it: <c>stopped</c>, <c>starting</c>, <c>ready</c>, …</summary>
     public static string Name(this ModelState state) => state switch
@@ -31,7 +31,7 @@ public static class ModelStateExtensions
 }
 
 /// <summary>A model cannot be served now; <see cref="RetryAfter"/> says when asking again makes sense.</summary>
-public sealed class ModelUnavailableException(string message, TimeSpan retryAfter, string code = "model_unavailable") : Exception(message)
+internal sealed class ModelUnavailableException(string message, TimeSpan retryAfter, string code = "model_unavailable") : Exception(message)
 {
     public TimeSpan RetryAfter { get; } = retryAfter;
 

@@ -6,7 +6,7 @@ namespace LlmAspire.ModelManager.Telemetry;
 /// The <c>LlmAspire.ModelManager</c> meter: cold starts, loaded models, state transitions, failed starts. It only
 /// records; what counts as a transition or a loaded model is the lifecycle's to say.
 /// </summary>
-public sealed class ModelManagerMetrics
+internal sealed class ModelManagerMetrics
 {
     public const string MeterName = "LlmAspire.ModelManager";
 

@@ -10,7 +10,7 @@ namespace LlmAspire.Bench.Infrastructure;
 /// its PID (with its own children, e.g. nginx workers) when disposed, and by <see cref="StopAll"/> if the benchmark
 /// itself is being stopped.
 /// </summary>
-public sealed class ServerProcess : IAsyncDisposable
+internal sealed class ServerProcess : IAsyncDisposable
 {
     private static readonly ConcurrentDictionary<int, Process> Running = new();
     private readonly Process process;

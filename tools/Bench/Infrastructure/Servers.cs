@@ -4,7 +4,7 @@ using System.Text;
 namespace LlmAspire.Bench.Infrastructure;
 
 /// <summary>Starts the servers a scenario measures, from the Release builds in the repository, on free loopback ports.</summary>
-public sealed class Servers(string repositoryRoot, string workDirectory, CancellationToken cancellation)
+internal sealed class Servers(string repositoryRoot, string workDirectory, CancellationToken cancellation)
 {
     private static readonly Dictionary<string, string> QuietLogs = new() { ["Logging__LogLevel__Default"] = "Warning" };
 

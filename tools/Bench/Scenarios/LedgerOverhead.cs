@@ -9,7 +9,7 @@ namespace LlmAspire.Bench.Scenarios;
 /// writing a ledger row per request and one with <c>Gateway:Ledger:Enabled=false</c>. The row is queued on the
 /// request path and written in batches by a background writer, so the bar is that it adds at most 5% to p50.
 /// </summary>
-public sealed class LedgerOverhead : IScenario
+internal sealed class LedgerOverhead : IScenario
 {
     private const string Model = "m";
 

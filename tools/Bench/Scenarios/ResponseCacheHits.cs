@@ -9,7 +9,7 @@ namespace LlmAspire.Bench.Scenarios;
 /// request from the cache (<c>x-cache: hit</c>), the same gateway forwarding a sampled request to a zero-delay
 /// simulator (<c>x-cache: bypass</c>: the miss path without the store), and the simulator called directly.
 /// </summary>
-public sealed class ResponseCacheHits : IScenario
+internal sealed class ResponseCacheHits : IScenario
 {
     private const string Model = "m";
 
