@@ -20,7 +20,7 @@ internal sealed class LedgerOverhead : IScenario
         var servers = context.Servers;
         await using var simulator = await servers.StartSimulatorAsync("simulator-ledger", Model, "--output-tokens", "16");
         var (postgres, database) = await servers.StartPostgresAsync();
-        await using var postgresProcess = postgres;
+        await using var postgresServer = postgres;
         var models = new Dictionary<string, Uri> { [Model] = simulator.BaseAddress };
         Dictionary<string, string> Settings(bool ledger) => new()
         {

@@ -1,7 +1,7 @@
-namespace LlmAspire.AppHost.Tests.Infrastructure;
+namespace LlmAspire.TestToolkit;
 
 /// <summary>Where artifacts go: the run's <c>--results-directory</c> (eng/test.sh sets it), else <c>TestResults</c> beside the tests.</summary>
-internal static class TestResults
+public static class TestResults
 {
     public static string Directory { get; } = Resolve();
 

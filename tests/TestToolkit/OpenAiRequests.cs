@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace LlmAspire.Gateway.Tests.Infrastructure;
+namespace LlmAspire.TestToolkit;
 
 /// <summary>Request bodies and server-sent event reading for raw-HTTP tests.</summary>
 public static class OpenAiRequests

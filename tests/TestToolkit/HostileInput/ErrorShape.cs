@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 
-namespace LlmAspire.HostileInput;
+namespace LlmAspire.TestToolkit.HostileInput;
 
 /// <summary>Checks that an answer's body is a service's documented error: <c>{"error":{…}}</c> with the given members.</summary>
 public static class ErrorShape

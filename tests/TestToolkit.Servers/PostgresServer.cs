@@ -1,15 +1,17 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
+using LlmAspire.TestToolkit.Servers.Processes;
 using Npgsql;
 
-namespace LlmAspire.Gateway.Tests.Infrastructure;
+namespace LlmAspire.TestToolkit.Servers;
 
 /// <summary>
 /// A private PostgreSQL cluster (initdb + postgres) on a free 127.0.0.1 port in a temporary directory, trusting local
 /// connections. PostgreSQL refuses to run as root, so under root (CI) it runs as the <c>postgres</c> user that Debian's
 /// package creates. Tests can stop it (fast shutdown, by PID) and start it again on the same port and data.
 /// </summary>
-public sealed class PostgresServer : IAsyncDisposable
+public sealed partial class PostgresServer : IAsyncDisposable
 {
     private static readonly string[] BinaryDirectories = Directory.Exists("/usr/lib/postgresql")
         ? [.. Directory.GetDirectories("/usr/lib/postgresql").OrderByDescending(d => int.TryParse(Path.GetFileName(d), out var v) ? v : 0).Select(d => Path.Combine(d, "bin"))]
@@ -17,29 +19,48 @@ public sealed class PostgresServer : IAsyncDisposable
 
     private readonly string directory;
     private readonly string data;
+    private readonly PostgresServerOptions options;
+    private readonly string logFile;
     private Process? process;
 
-    private PostgresServer(string directory, int port)
+    private PostgresServer(string directory, int port, PostgresServerOptions options)
     {
         this.directory = directory;
+        this.options = options;
         data = Path.Combine(directory, "data");
+        logFile = options.LogFile ?? Path.Combine(directory, "postgres.log");
         Port = port;
     }
 
     public int Port { get; }
 
-    public static async Task<PostgresServer> StartAsync()
+    /// <summary>The running server's (the postmaster's) process id.</summary>
+    public int ProcessId => process!.Id;
+
+    private static bool IsRoot => geteuid() == 0;
+
+    /// <param name="options">How the server runs; by default as the tests want it (<see cref="PostgresServerOptions"/>).</param>
+    public static async Task<PostgresServer> StartAsync(PostgresServerOptions? options = null)
     {
-        var server = new PostgresServer(Directory.CreateTempSubdirectory("llmaspire-postgres-").FullName, NativeServer.FreePort());
-        if (NativeServer.IsRoot)
+        var server = new PostgresServer(Directory.CreateTempSubdirectory("llmaspire-postgres-").FullName, Loopback.FreePort(), options ?? new PostgresServerOptions());
+        try
         {
-            await NativeServer.RunAsync("chown", "postgres:postgres", server.directory);
+            if (IsRoot)
+            {
+                await Command.RunAsync("chown", ["postgres:postgres", server.directory]);
+            }
+
+            var (initdb, arguments) = AsServerUser(ServerBinaries.Find("initdb", "postgresql", BinaryDirectories),
+                ["-D", server.data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions"]);
+            await Command.RunAsync(initdb, arguments);
+            await server.RestartAsync();
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
         }
 
-        var (initdb, arguments) = AsServerUser(NativeServer.Find("initdb", "postgresql", BinaryDirectories),
-            ["-D", server.data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions"]);
-        await NativeServer.RunAsync(initdb, arguments);
-        await server.RestartAsync();
         return server;
     }
 
@@ -61,23 +82,15 @@ public sealed class PostgresServer : IAsyncDisposable
     /// <summary>Starts the server (again, on the same port and data) and waits until it accepts connections.</summary>
     public async Task RestartAsync()
     {
-        var postgres = NativeServer.Find("postgres", "postgresql", BinaryDirectories);
+        var postgres = ServerBinaries.Find("postgres", "postgresql", BinaryDirectories);
         var (fileName, arguments) = AsServerUser(postgres,
         [
             "-D", data, "-p", Port.ToString(CultureInfo.InvariantCulture), "-c", "listen_addresses=127.0.0.1",
-            "-c", $"unix_socket_directories={directory}", "-c", "max_connections=300", "-c", "fsync=off",
+            "-c", $"unix_socket_directories={directory}",
+            .. options.Settings.SelectMany(setting => new[] { "-c", $"{setting.Key}={setting.Value}" }),
         ]);
-        process = NativeServer.Start(fileName, arguments, Path.Combine(directory, "postgres.log"));
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!await AcceptsConnectionsAsync())
-        {
-            if (process.HasExited || DateTime.UtcNow > deadline)
-            {
-                throw new InvalidOperationException($"PostgreSQL did not start on port {Port}: {await File.ReadAllTextAsync(Path.Combine(directory, "postgres.log"))}");
-            }
-
-            await Task.Delay(100);
-        }
+        process = LoggedProcess.Start(fileName, arguments, logFile);
+        await LoggedProcess.WaitUntilReadyAsync(process, logFile, AcceptsConnectionsAsync, $"PostgreSQL on port {Port}", TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(100));
     }
 
     /// <summary>Stops the server by its PID with a fast shutdown (SIGINT): sessions are cut, data is kept.</summary>
@@ -87,8 +100,8 @@ public sealed class PostgresServer : IAsyncDisposable
         {
             // A frozen server would not act on the signal.
             Thaw();
-            NativeServer.Signal(running.Id, NativeServer.SigInt);
-            await NativeServer.WaitForExitAsync(running, TimeSpan.FromSeconds(60));
+            Signals.Send(running.Id, Signals.SigInt);
+            await running.WaitForExitOrKillAsync(TimeSpan.FromSeconds(60));
         }
 
         NpgsqlConnection.ClearAllPools();
@@ -101,10 +114,10 @@ public sealed class PostgresServer : IAsyncDisposable
     public void Freeze()
     {
         var postmaster = process!.Id;
-        NativeServer.Signal(postmaster, NativeServer.SigStop);
-        foreach (var child in NativeServer.Children(postmaster))
+        Signals.Send(postmaster, Signals.SigStop);
+        foreach (var child in ProcessTree.Children(postmaster))
         {
-            NativeServer.Signal(child, NativeServer.SigStop);
+            Signals.Send(child, Signals.SigStop);
         }
     }
 
@@ -112,12 +125,12 @@ public sealed class PostgresServer : IAsyncDisposable
     public void Thaw()
     {
         var postmaster = process!.Id;
-        foreach (var child in NativeServer.Children(postmaster))
+        foreach (var child in ProcessTree.Children(postmaster))
         {
-            NativeServer.Signal(child, NativeServer.SigCont);
+            Signals.Send(child, Signals.SigCont);
         }
 
-        NativeServer.Signal(postmaster, NativeServer.SigCont);
+        Signals.Send(postmaster, Signals.SigCont);
     }
 
     public async Task<long> ScalarAsync(string connectionString, string sql)
@@ -136,7 +149,7 @@ public sealed class PostgresServer : IAsyncDisposable
     }
 
     /// <summary>The command line that runs <paramref name="binary"/> as the server's user: itself, or through setpriv under root.</summary>
-    private static (string FileName, string[] Arguments) AsServerUser(string binary, string[] arguments) => NativeServer.IsRoot
+    private static (string FileName, string[] Arguments) AsServerUser(string binary, string[] arguments) => IsRoot
         ? ("setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", "--", binary, .. arguments])
         : (binary, arguments);
 
@@ -153,4 +166,7 @@ public sealed class PostgresServer : IAsyncDisposable
             return false;
         }
     }
+
+    [LibraryImport("libc")]
+    private static partial uint geteuid();
 }

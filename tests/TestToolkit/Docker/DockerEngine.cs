@@ -3,8 +3,10 @@ using System.Formats.Tar;
 using System.Text;
 using Docker.DotNet;
 using Docker.DotNet.Models;
+using LlmAspire.TestToolkit.Servers;
+using LlmAspire.TestToolkit.Servers.Processes;
 
-namespace LlmAspire.ModelManager.Tests.Infrastructure;
+namespace LlmAspire.TestToolkit.Docker;
 
 /// <summary>
 /// A private Docker engine for the tests: <c>dockerd</c> started here, without bridge network or iptables rules, with
@@ -27,8 +29,7 @@ public abstract class DockerEngine : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        var dockerd = new[] { "/usr/sbin/dockerd", "/usr/bin/dockerd", "/usr/local/bin/dockerd" }.FirstOrDefault(File.Exists)
-            ?? throw new InvalidOperationException("dockerd is not installed: eng/test.sh installs Debian's docker.io package (apt-get install docker.io).");
+        var dockerd = ServerBinaries.Find("dockerd", "docker.io", "/usr/sbin", "/usr/bin", "/usr/local/bin");
 
         // A short path: the engine's unix sockets must fit in 108 bytes.
         root = Directory.CreateTempSubdirectory("llmaspire-dockerd-");
@@ -141,17 +142,8 @@ public abstract class DockerEngine : IAsyncLifetime
             if (!daemon.HasExited)
             {
                 // SIGTERM lets the engine stop its containers and unmount their file systems.
-                _ = Native.Kill(daemon.Id, Native.SigTerm);
-                using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-                try
-                {
-                    await daemon.WaitForExitAsync(grace.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                    daemon.Kill(entireProcessTree: true);
-                    await daemon.WaitForExitAsync();
-                }
+                Signals.Send(daemon.Id, Signals.SigTerm);
+                await daemon.WaitForExitOrKillAsync(TimeSpan.FromSeconds(30));
             }
 
             daemon.Dispose();
@@ -169,7 +161,7 @@ public abstract class DockerEngine : IAsyncLifetime
             .OrderByDescending(mount => mount.Length);
         foreach (var mount in mounts)
         {
-            Native.Unmount(mount);
+            FileSystemCalls.Unmount(mount);
         }
 
         try

@@ -1,12 +1,12 @@
 using Microsoft.Playwright;
 
-namespace LlmAspire.AppHost.Tests.Infrastructure;
+namespace LlmAspire.TestToolkit;
 
 /// <summary>
 /// Debian's headless Chromium driven by Playwright's bundled driver, with a fresh profile in a temporary directory.
 /// Playwright never downloads a browser here: the executable is given and downloads are switched off.
 /// </summary>
-internal sealed class Browser : IAsyncDisposable
+public sealed class Browser : IAsyncDisposable
 {
     public const string ChromiumPath = "/usr/bin/chromium";
 

@@ -1,14 +1,10 @@
 using System.Runtime.InteropServices;
 
-namespace LlmAspire.ModelManager.Tests.Infrastructure;
+namespace LlmAspire.TestToolkit.Docker;
 
-internal static partial class Native
+/// <summary>The libc calls the engine's file systems need: resolving paths for the image, detaching mounts left behind.</summary>
+internal static partial class FileSystemCalls
 {
-    public const int SigTerm = 15;
-
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    public static partial int Kill(int pid, int signal);
-
     /// <summary>The canonical path (every symbolic link resolved), as the kernel would find it.</summary>
     public static string RealPath(string path)
     {

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Formats.Tar;
 
-namespace LlmAspire.ModelManager.Tests.Infrastructure;
+namespace LlmAspire.TestToolkit.Docker;
 
 /// <summary>
 /// A root file system for <c>docker import</c>, assembled from this machine's files: each path is written where it is
@@ -26,7 +26,7 @@ public sealed class RootFileSystem(TarWriter tar)
         if (info.LinkTarget is { } target)
         {
             tar.WriteEntry(new PaxTarEntry(TarEntryType.SymbolicLink, EntryName(path)) { LinkName = target });
-            AddPath(Path.IsPathRooted(target) ? target : Path.Combine(Native.RealPath(parent), target));
+            AddPath(Path.IsPathRooted(target) ? target : Path.Combine(FileSystemCalls.RealPath(parent), target));
             return;
         }
 

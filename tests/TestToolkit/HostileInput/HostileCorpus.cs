@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 
-namespace LlmAspire.HostileInput;
+namespace LlmAspire.TestToolkit.HostileInput;
 
 /// <summary>One malformed or adversarial request body, named for the failure report.</summary>
 public sealed record HostileBody(string Name, byte[] Bytes)
@@ -73,7 +73,7 @@ public static class HostileCorpus
     /// <summary>The checked-in cases: <c>name: body</c> per line, <c>\xHH</c> in a body standing for that raw byte.</summary>
     public static IEnumerable<HostileBody> HandWritten()
     {
-        using var stream = typeof(HostileCorpus).Assembly.GetManifestResourceStream("LlmAspire.HostileInput.cases.txt")!;
+        using var stream = typeof(HostileCorpus).Assembly.GetManifestResourceStream("LlmAspire.TestToolkit.HostileInput.cases.txt")!;
         using var reader = new StreamReader(stream, Encoding.UTF8);
         while (reader.ReadLine() is { } line)
         {

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 
-namespace LlmAspire.HostileInput;
+namespace LlmAspire.TestToolkit.HostileInput;
 
 /// <summary>An HTTP/1.1 answer as it came over the wire.</summary>
 public sealed record RawResponse(int Status, IReadOnlyDictionary<string, string> Headers, byte[] Body)

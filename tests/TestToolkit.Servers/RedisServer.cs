@@ -1,8 +1,10 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
+using LlmAspire.TestToolkit.Servers.Processes;
 
-namespace LlmAspire.Gateway.Tests.Infrastructure;
+namespace LlmAspire.TestToolkit.Servers;
 
 /// <summary>
 /// A private redis-server on a free 127.0.0.1 port with its own temporary directory and no persistence. Tests can
@@ -11,44 +13,51 @@ namespace LlmAspire.Gateway.Tests.Infrastructure;
 public sealed class RedisServer : IAsyncDisposable
 {
     private readonly string directory;
+    private readonly string logFile;
     private Process? process;
 
-    private RedisServer(string directory, int port)
+    private RedisServer(string directory, int port, string logFile)
     {
         this.directory = directory;
+        this.logFile = logFile;
         Port = port;
     }
 
     public int Port { get; }
 
+    /// <summary>The running server's process id.</summary>
+    public int ProcessId => process!.Id;
+
     /// <summary>In StackExchange.Redis form, as <c>ConnectionStrings__cache</c> carries it.</summary>
     public string ConnectionString => $"127.0.0.1:{Port}";
 
-    public static async Task<RedisServer> StartAsync()
+    /// <param name="logFile">Where the server's output goes; by default a file in its own directory, deleted with it.</param>
+    public static async Task<RedisServer> StartAsync(string? logFile = null)
     {
-        var server = new RedisServer(Directory.CreateTempSubdirectory("llmaspire-redis-").FullName, NativeServer.FreePort());
-        await server.RestartAsync();
+        var directory = Directory.CreateTempSubdirectory("llmaspire-redis-").FullName;
+        var server = new RedisServer(directory, Loopback.FreePort(), logFile ?? Path.Combine(directory, "redis.log"));
+        try
+        {
+            await server.RestartAsync();
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+
         return server;
     }
 
     /// <summary>Starts the server (again) and waits until it answers PING.</summary>
     public async Task RestartAsync()
     {
-        var binary = NativeServer.Find("redis-server", "redis-server", "/usr/bin", "/usr/local/bin");
-        process = NativeServer.Start(binary,
-            ["--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", directory,
+        var binary = ServerBinaries.Find("redis-server", "redis-server", "/usr/bin", "/usr/local/bin");
+        process = LoggedProcess.Start(binary,
+            ["--port", Port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", directory,
              "--save", "", "--appendonly", "no", "--protected-mode", "no", "--daemonize", "no"],
-            Path.Combine(directory, "redis.log"));
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!await PingAsync())
-        {
-            if (process.HasExited || DateTime.UtcNow > deadline)
-            {
-                throw new InvalidOperationException($"redis-server did not start on port {Port}: {await File.ReadAllTextAsync(Path.Combine(directory, "redis.log"))}");
-            }
-
-            await Task.Delay(50);
-        }
+            logFile);
+        await LoggedProcess.WaitUntilReadyAsync(process, logFile, PingAsync, $"redis-server on port {Port}", TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(50));
     }
 
     /// <summary>Kills the server by its PID, like a crash: no goodbye to connected clients.</summary>
@@ -56,8 +65,8 @@ public sealed class RedisServer : IAsyncDisposable
     {
         if (process is { HasExited: false } running)
         {
-            NativeServer.Signal(running.Id, NativeServer.SigKill);
-            await NativeServer.WaitForExitAsync(running, TimeSpan.FromSeconds(30));
+            Signals.Send(running.Id, Signals.SigKill);
+            await running.WaitForExitOrKillAsync(TimeSpan.FromSeconds(30));
         }
     }
 

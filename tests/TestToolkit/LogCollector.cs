@@ -1,20 +1,29 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
-namespace LlmAspire.Gateway.Tests.Infrastructure;
+namespace LlmAspire.TestToolkit;
 
-/// <summary>Keeps every entry a host logs at its configured levels, whatever the category, for tests to look at.</summary>
-public sealed class LogCollector : ILoggerProvider
+/// <summary>
+/// Keeps every entry a host logs at its configured levels, of every category or of <paramref name="category"/> alone,
+/// for tests to look at.
+/// </summary>
+public sealed class LogCollector(string? category = null) : ILoggerProvider
 {
     private readonly ConcurrentQueue<(LogLevel Level, string Category, string Message, Exception? Exception)> entries = new();
 
     public IReadOnlyList<(LogLevel Level, string Category, string Message, Exception? Exception)> Entries => [.. entries];
 
-    /// <summary>Adds the collector to a host's logging (pass to <see cref="GatewayServer.StartAsync(IEnumerable{KeyValuePair{string, string}}, Action{IServiceCollection}?)"/>).</summary>
+    public IReadOnlyList<string> Messages => [.. entries.Select(entry => entry.Message)];
+
+    public bool Contains(string text) => entries.Any(entry => entry.Message.Contains(text, StringComparison.Ordinal));
+
+    /// <summary>Adds the collector to a host's logging.</summary>
     public void AddTo(IServiceCollection services) => services.AddSingleton<ILoggerProvider>(this);
 
-    public ILogger CreateLogger(string categoryName) => new Collector(entries, categoryName);
+    public ILogger CreateLogger(string categoryName) =>
+        category is null || categoryName == category ? new Collector(entries, categoryName) : NullLogger.Instance;
 
     public void Dispose()
     {
