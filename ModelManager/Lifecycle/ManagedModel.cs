@@ -104,7 +104,7 @@ internal sealed class ManagedModel
 
                 if (released)
                 {
-                    throw ShuttingDown();
+                    throw ModelUnavailableException.ShuttingDown();
                 }
 
                 BeginStart(adopted: null);
@@ -259,8 +259,6 @@ internal sealed class ManagedModel
         {
         }
     }
-
-    internal static ModelUnavailableException ShuttingDown() => new("ModelManager is shutting down.", TimeSpan.FromSeconds(5), "shutting_down");
 
     /// <summary>Under the lock.</summary>
     private void BeginStart(IModelServer? adopted)

@@ -78,7 +78,7 @@ internal sealed class ModelStartup(
             // Shutting down without stopping: the server keeps loading and the next ModelManager adopts it.
             await server.DisposeAsync();
             model.StartStopped();
-            return ManagedModel.ShuttingDown();
+            return ModelUnavailableException.ShuttingDown();
         }
 
         if (exception is ModelUnavailableException { Code: "capacity_exhausted" } capacity)

@@ -37,4 +37,6 @@ internal sealed class ModelUnavailableException(string message, TimeSpan retryAf
 
     /// <summary>Machine-readable reason: <c>model_unavailable</c>, <c>model_backing_off</c>, <c>capacity_exhausted</c>, <c>model_stopped</c>.</summary>
     public string Code { get; } = code;
+
+    public static ModelUnavailableException ShuttingDown() => new("ModelManager is shutting down.", TimeSpan.FromSeconds(5), "shutting_down");
 }
