@@ -2,6 +2,7 @@ using System.Text.Json;
 using LlmAspire.ModelManager.Activity;
 using LlmAspire.ModelManager.Api;
 using LlmAspire.ModelManager.Catalog;
+using LlmAspire.ModelManager.Client;
 using LlmAspire.ModelManager.Lifecycle;
 using LlmAspire.ModelManager.Runtimes;
 using LlmAspire.ModelManager.Runtimes.Docker;
@@ -14,7 +15,7 @@ using Microsoft.Extensions.Options;
 namespace LlmAspire.ModelManager;
 
 /// <summary>The service's composition, shared by <c>Program.cs</c> and the tests that host it in-process.</summary>
-public static class ModelManagerApplication
+internal static class ModelManagerApplication
 {
     /// <param name="args">Command line; configuration keys as <c>--ModelManager:Models:&lt;id&gt;:Image value</c>.</param>
     /// <param name="configureServices">Registrations made before the service's own, which they take precedence over (tests).</param>
@@ -40,7 +41,8 @@ public static class ModelManagerApplication
     public static IHostApplicationBuilder AddModelManager(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddErrorResponses((status, message, code) => JsonSerializer.SerializeToUtf8Bytes(ApiError.Of(status, message, code), JsonSerializerOptions.Web));
+        services.AddErrorResponses((status, message, code) =>
+            JsonSerializer.SerializeToUtf8Bytes(ApiErrorResult.Body(status, message, code), ModelManagerJsonContext.Default.ApiError));
         services.AddValidatedOptions<ModelManagerOptions>(ModelManagerOptions.SectionName);
         services.AddSingleton<IValidateOptions<ModelManagerOptions>, ModelManagerOptionsValidator>();
         services.AddValidatedOptions<LifecycleEventStorageOptions>(LifecycleEventStorageOptions.SectionName);

@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace LlmAspire.Storage;
 
 /// <summary>A service's storage section (<c>Gateway:Storage</c>, <c>ModelManager:Storage</c>).</summary>
-public sealed class StorageOptions
+internal sealed class StorageOptions
 {
     /// <summary>
     /// How long start-up waits for PostgreSQL to accept the migrations (it may still be starting next to the service);

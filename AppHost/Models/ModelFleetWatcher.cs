@@ -1,3 +1,4 @@
+using LlmAspire.ModelManager.Client;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -12,25 +13,17 @@ internal sealed partial class ModelFleetWatcher(
     DistributedApplicationModel applicationModel,
     ResourceNotificationService notifications,
     ResourceLoggerService resourceLogs,
+    IHttpClientFactory clients,
     TimeProvider timeProvider,
     ILogger<ModelFleetWatcher> logger) : BackgroundService
 {
     private static readonly TimeSpan CountdownInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
 
-    // Streams stay open for the life of the AppHost: no client timeout.
-    private readonly HttpClient http = new() { Timeout = Timeout.InfiniteTimeSpan };
-
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.WhenAll(
         applicationModel.Resources.OfType<ModelResource>()
             .GroupBy(model => model.ModelManager)
-            .Select(models => WatchAsync(new ModelManagerApi(http, models.Key), [.. models], stoppingToken)));
-
-    public override void Dispose()
-    {
-        http.Dispose();
-        base.Dispose();
-    }
+            .Select(models => WatchAsync(new ModelManagerApi(clients, models.Key), [.. models], stoppingToken)));
 
     private async Task WatchAsync(ModelManagerApi api, IReadOnlyList<ModelResource> models, CancellationToken stoppingToken)
     {

@@ -89,7 +89,7 @@ internal static class ModelManagerBuilderExtensions
     private static void AddModelResource(IDistributedApplicationBuilder builder, ProjectResource modelManager, string modelId)
     {
         var model = new ModelResource(ResourceName(modelId), modelId, modelManager);
-        ModelManagerApi Api(ExecuteCommandContext context) => new(context.Services.GetRequiredService<IHttpClientFactory>().CreateClient(), modelManager);
+        ModelManagerApi Api(ExecuteCommandContext context) => new(context.Services.GetRequiredService<IHttpClientFactory>(), modelManager);
 
         builder.AddResource(model)
             // Shown beneath ModelManager. Not an IResourceWithParent: that would also give it ModelManager's health checks.

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Globalization;
+using LlmAspire.ModelManager.Client;
 
 namespace LlmAspire.AppHost.Models;
 

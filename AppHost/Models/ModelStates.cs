@@ -1,3 +1,5 @@
+using LlmAspire.ModelManager.Client;
+
 namespace LlmAspire.AppHost.Models;
 
 /// <summary>The words the dashboard shows for a model, from ModelManager's lifecycle states; short, since the column truncates.</summary>
@@ -17,11 +19,11 @@ internal static class ModelStates
 
     public static ResourceStateSnapshot FromLifecycle(string state) => state switch
     {
-        "stopped" => Unloaded,
-        "starting" => Loading,
-        "ready" => Ready,
-        "stopping" => Stopping,
-        "failed" => Failed,
+        ModelStateNames.Stopped => Unloaded,
+        ModelStateNames.Starting => Loading,
+        ModelStateNames.Ready => Ready,
+        ModelStateNames.Stopping => Stopping,
+        ModelStateNames.Failed => Failed,
         _ => Unknown,
     };
 

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using LlmAspire.Gateway.Api.Admission;
 using LlmAspire.Gateway.Api.Routing;
+using LlmAspire.ModelManager.Client;
 using Microsoft.Extensions.Options;
 
 namespace LlmAspire.Gateway.Api.ModelLifecycle;

@@ -1,4 +1,5 @@
 using LlmAspire.Gateway.Api.Routing;
+using LlmAspire.ModelManager.Client;
 
 namespace LlmAspire.Gateway.Api.ModelLifecycle;
 
@@ -6,6 +7,6 @@ namespace LlmAspire.Gateway.Api.ModelLifecycle;
 internal static class CatalogModels
 {
     /// <summary>A model as ModelManager reported it, routable only while ModelManager reports it ready.</summary>
-    public static RoutedModel ToRoutedModel(this ManagedModelSnapshot model, ModelRouteTable routes) =>
-        routes.Managed(model.Id, model.State, model.State == "ready" ? model.Endpoint : null, model.MaxConcurrency) with { Version = model.Version };
+    public static RoutedModel ToRoutedModel(this ModelSnapshot model, ModelRouteTable routes) =>
+        routes.Managed(model.Id, model.State, model.State == ModelStateNames.Ready ? model.Endpoint : null, model.MaxConcurrency) with { Version = model.Version };
 }

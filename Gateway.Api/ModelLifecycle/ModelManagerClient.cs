@@ -1,30 +1,19 @@
-using System.Globalization;
 using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text.Json;
 using LlmAspire.Gateway.Api.Configuration;
 using LlmAspire.Gateway.Api.OpenAi;
 using LlmAspire.Gateway.Api.Requests;
+using LlmAspire.ModelManager.Client;
 using Microsoft.Extensions.Options;
+using ApiClient = LlmAspire.ModelManager.Client.ModelManagerClient;
 
 namespace LlmAspire.Gateway.Api.ModelLifecycle;
 
-/// <summary>A catalog model as ModelManager reports it (the fields of its model JSON the gateway uses).</summary>
-internal sealed record ManagedModelSnapshot(string Id, string State, Uri? Endpoint, int MaxConcurrency, string? LastError, long Version);
-
-/// <summary>ModelManager's whole catalog at one version.</summary>
-internal sealed record FleetSnapshot(long Version, IReadOnlyList<ManagedModelSnapshot> Models);
-
-/// <summary>One replica's activity report: in-flight and queued requests and seconds since the last one ended, per model.</summary>
-internal sealed record ActivityReport(string Replica, Dictionary<string, ModelActivity> Models);
-
-/// <param name="Queued">Waiting in the model's admission queue or, holding a slot, for the model to load.</param>
-internal sealed record ModelActivity(int InFlight, double IdleSeconds, int Queued);
-
 /// <summary>
-/// Calls ModelManager's API (docs/modelmanager.md) through service discovery. Its HttpClient has no resilience
-/// handler and no timeout of its own: <c>ensure</c> waits for minutes by design, so every call sets its own limit.
+/// The gateway's calls to ModelManager: <see cref="ApiClient"/> over the <see cref="HttpClientName"/> client (service
+/// discovery, no resilience handler and no timeout of its own: <c>ensure</c> waits for minutes by design), with the
+/// gateway's policy around it: every call sets its own limit, and a failed <c>ensure</c> becomes the 404 or 503 the
+/// client gets.
 /// </summary>
 internal sealed class ModelManagerClient(IHttpClientFactory clients, IOptions<ModelManagerClientOptions> options)
 {
@@ -36,49 +25,35 @@ internal sealed class ModelManagerClient(IHttpClientFactory clients, IOptions<Mo
     public async Task<FleetSnapshot> WaitForChangeAsync(long? since, CancellationToken cancellationToken)
     {
         var wait = options.Value.ChangePollTimeout;
-        var query = since is { } version
-            ? $"api/changes?since={version.ToString(CultureInfo.InvariantCulture)}&timeoutSeconds={wait.TotalSeconds.ToString(CultureInfo.InvariantCulture)}"
-            : "api/changes";
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(wait + CallMargin);
-        using var response = await SendAsync(new HttpRequestMessage(HttpMethod.Get, query), limit.Token);
-        response.EnsureSuccessStatusCode();
-        var fleet = await response.Content.ReadFromJsonAsync<FleetSnapshot>(JsonSerializerOptions.Web, limit.Token);
-        return fleet ?? throw new InvalidDataException("ModelManager answered the change feed with an empty body.");
+        return await Api().WaitForChangeAsync(since, wait, limit.Token);
     }
 
     /// <summary>
     /// Has ModelManager make the model ready (starting it, or with <paramref name="verify"/> replacing a server that no
     /// longer accepts connections) and returns it with its endpoint. Every failure becomes the 404/503 the client gets.
     /// </summary>
-    public async Task<ManagedModelSnapshot> EnsureAsync(string model, bool verify, CancellationToken cancellationToken)
+    public async Task<ModelSnapshot> EnsureAsync(string model, bool verify, CancellationToken cancellationToken)
     {
         var wait = options.Value.EnsureTimeout;
-        var path = $"api/models/{Uri.EscapeDataString(model)}/ensure?timeoutSeconds={wait.TotalSeconds.ToString(CultureInfo.InvariantCulture)}{(verify ? "&verify=true" : "")}";
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(wait + CallMargin);
         try
         {
-            using var response = await SendAsync(new HttpRequestMessage(HttpMethod.Post, path), limit.Token);
-            if (response.IsSuccessStatusCode)
-            {
-                return await response.Content.ReadFromJsonAsync<ManagedModelSnapshot>(JsonSerializerOptions.Web, limit.Token)
-                    ?? throw new InvalidDataException("ModelManager answered ensure with an empty body.");
-            }
-
-            var body = await response.Content.ReadAsByteArrayAsync(limit.Token);
-            var (message, code) = OpenAiError.TryParse(body, (int)response.StatusCode, out var error)
-                ? (error.Message, error.Code)
-                : (Truncated(System.Text.Encoding.UTF8.GetString(body)), null);
-            var retryAfter = response.Headers.RetryAfter?.Delta;
-            throw response.StatusCode switch
+            return await Api().EnsureAsync(model, wait, verify, limit.Token);
+        }
+        catch (ModelManagerException refused)
+        {
+            var message = refused.Error?.Message ?? Truncated(refused.Body);
+            throw refused.StatusCode switch
             {
                 HttpStatusCode.NotFound => new ModelActivationException(OpenAiError.ModelNotFound(model), null),
-                HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout => Unavailable(message, code ?? "model_unavailable", retryAfter),
+                HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout => Unavailable(message, refused.Error?.Code ?? "model_unavailable", refused.RetryAfter),
                 HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden => Unavailable(
                     $"Model '{model}' is not loaded and the gateway cannot start it: ModelManager refused the gateway's token ({ModelManagerClientOptions.SectionName}:ApiToken).",
                     "model_manager_unauthorized", UnreachableRetryAfter),
-                _ => Unavailable($"Model '{model}' is not loaded and ModelManager failed to start it ({(int)response.StatusCode}): {message}", "model_manager_error", UnreachableRetryAfter),
+                var status => Unavailable($"Model '{model}' is not loaded and ModelManager failed to start it ({(int?)status}): {message}", "model_manager_error", UnreachableRetryAfter),
             };
         }
         catch (Exception exception) when (exception is HttpRequestException or JsonException or InvalidDataException
@@ -94,19 +69,11 @@ internal sealed class ModelManagerClient(IHttpClientFactory clients, IOptions<Mo
     {
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(CallMargin);
-        using var response = await SendAsync(
-            new HttpRequestMessage(HttpMethod.Post, "api/activity") { Content = JsonContent.Create(report, options: JsonSerializerOptions.Web) }, limit.Token);
-        response.EnsureSuccessStatusCode();
+        await Api().ReportActivityAsync(report, limit.Token);
     }
 
-    private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-    {
-        using (request)
-        {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", options.Value.ApiToken);
-            return await clients.CreateClient(HttpClientName).SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
-        }
-    }
+    // The token is required whenever ModelManager is configured (ModelManagerClientOptionsValidator).
+    private ApiClient Api() => new(clients.CreateClient(HttpClientName), options.Value.ApiToken!);
 
     private static string Truncated(string text) => text.Length > 500 ? text[..500] : text;
 

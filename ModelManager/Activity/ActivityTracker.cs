@@ -1,14 +1,9 @@
 using System.Collections.Concurrent;
 using LlmAspire.ModelManager.Catalog;
+using LlmAspire.ModelManager.Client;
 using Microsoft.Extensions.Options;
 
 namespace LlmAspire.ModelManager.Activity;
-
-/// <summary>
-/// What one gateway replica says about one model: requests in flight, seconds since its last one ended, and requests
-/// waiting in its admission queue or for the model to load (absent from older gateways' reports: 0).
-/// </summary>
-public sealed record ModelActivity(int InFlight, double IdleSeconds, int Queued = 0);
 
 /// <summary>
 /// Per-model activity across gateway replicas. Each report is the replica's whole picture (a model it leaves out has
@@ -18,7 +13,7 @@ public sealed record ModelActivity(int InFlight, double IdleSeconds, int Queued 
 /// <see cref="Changed"/> follows what the change feed shows: in-flight and queued sums, and last activity when it moves
 /// by a second or more (a report of an idle model re-anchors it by a few milliseconds, which is not news).
 /// </summary>
-public sealed class ActivityTracker(IOptions<ModelManagerOptions> options, TimeProvider timeProvider)
+internal sealed class ActivityTracker(IOptions<ModelManagerOptions> options, TimeProvider timeProvider)
 {
     /// <summary>The most requests one replica may report in flight, or queued, for one model; more is not a real count.</summary>
     public const int MaxRequests = 1_000_000;

@@ -1,20 +1,24 @@
+using System.Collections.ObjectModel;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using LlmAspire.ModelManager.Activity;
 using LlmAspire.ModelManager.Catalog;
+using LlmAspire.ModelManager.Client;
 using LlmAspire.ModelManager.Lifecycle;
 using Microsoft.Extensions.Options;
 
 namespace LlmAspire.ModelManager.Api;
 
 /// <summary>The control API under <c>/api</c>; the contract is in docs/modelmanager.md.</summary>
-public static class ModelsApi
+internal static class ModelsApi
 {
     private const int MaxActivityReportBytes = 1024 * 1024;
     private static readonly TimeSpan DefaultChangeWait = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan MaxChangeWait = TimeSpan.FromMinutes(2);
+
+    private static ModelManagerJsonContext Json => ModelManagerJsonContext.Default;
 
     /// <summary>
     /// Maps the control API. Every call needs <c>Authorization: Bearer &lt;ModelManager:ApiToken&gt;</c>: it starts
@@ -27,10 +31,10 @@ public static class ModelsApi
         var api = app.MapGroup("/api").AddEndpointFilter(RequireToken);
 
         api.MapGet("/models", (ModelFleet fleet, ActivityTracker activity, IOptions<ModelManagerOptions> options) =>
-            Results.Json(FleetView.Of(fleet, activity, options.Value.MaxLoadedModels)));
+            Results.Json(Snapshots.Fleet(fleet, activity, options.Value.MaxLoadedModels), Json.FleetSnapshot));
 
         api.MapGet("/models/{id}", (string id, ModelFleet fleet, ActivityTracker activity) =>
-            Find(fleet, id) is { } model ? Results.Json(ModelView.Of(model, activity)) : NotInCatalog(id));
+            Find(fleet, id) is { } model ? Results.Json(Snapshots.Model(model, activity), Json.ModelSnapshot) : NotInCatalog(id));
 
         api.MapPost("/models/{id}/ensure", EnsureAsync);
         api.MapPost("/models/{id}/stop", StopAsync);
@@ -42,11 +46,11 @@ public static class ModelsApi
         {
             var recent = events.Recent(model);
             var count = Math.Clamp(limit ?? 100, 1, InMemoryLifecycleEventSink.Capacity);
-            return Results.Json(new { events = recent.Skip(Math.Max(0, recent.Count - count)) });
+            return Results.Json(new LifecycleEventList([.. recent.Skip(Math.Max(0, recent.Count - count))]), Json.LifecycleEventList);
         });
 
         api.Map("/{**path}", (string? path) =>
-            ApiError.Result(StatusCodes.Status404NotFound, $"There is no API at '/api/{path}'.", "not_found"));
+            new ApiErrorResult(StatusCodes.Status404NotFound, $"There is no API at '/api/{path}'.", "not_found"));
 
         return app;
     }
@@ -62,7 +66,7 @@ public static class ModelsApi
 
         if (timeoutSeconds is { } requested && (!double.IsFinite(requested) || requested <= 0 || requested > 86_400))
         {
-            return ApiError.Result(StatusCodes.Status400BadRequest, "'timeoutSeconds' must be a number of seconds above 0 and at most 86400.", "invalid_request");
+            return new ApiErrorResult(StatusCodes.Status400BadRequest, "'timeoutSeconds' must be a number of seconds above 0 and at most 86400.", "invalid_request");
         }
 
         // An ensure is a request on its way: the model must not be reaped as idle right after it loads.
@@ -75,15 +79,15 @@ public static class ModelsApi
             await model.EnsureAsync(verify == true, limit.Token);
             // The caller's requests go out now, however long the load took.
             activity.Touch(model.Id);
-            return Results.Json(ModelView.Of(model, activity));
+            return Results.Json(Snapshots.Model(model, activity), Json.ModelSnapshot);
         }
         catch (ModelUnavailableException exception)
         {
-            return ApiError.Result(StatusCodes.Status503ServiceUnavailable, exception.Message, exception.Code, exception.RetryAfter);
+            return new ApiErrorResult(StatusCodes.Status503ServiceUnavailable, exception.Message, exception.Code, exception.RetryAfter);
         }
         catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
         {
-            return ApiError.Result(
+            return new ApiErrorResult(
                 StatusCodes.Status504GatewayTimeout, $"Model '{model.Id}' is still loading after {wait.TotalSeconds:0.###} s.", "model_loading", TimeSpan.FromSeconds(1));
         }
     }
@@ -99,48 +103,48 @@ public static class ModelsApi
         var inFlight = activity.InFlight(model.Id);
         if (inFlight > 0 && force != true)
         {
-            return ApiError.Result(
+            return new ApiErrorResult(
                 StatusCodes.Status409Conflict,
                 $"Model '{model.Id}' has {inFlight.ToString(CultureInfo.InvariantCulture)} request(s) in flight; stop it with force=true to cut them.",
                 "model_busy");
         }
 
         await model.StopAsync(force == true && inFlight > 0 ? "stopped through the API (forced)" : "stopped through the API");
-        return Results.Json(ModelView.Of(model, activity));
+        return Results.Json(Snapshots.Model(model, activity), Json.ModelSnapshot);
     }
 
     private static async Task<IResult> ReportActivityAsync(HttpContext context, ActivityTracker activity)
     {
         if (context.Request.ContentLength > MaxActivityReportBytes)
         {
-            return ApiError.Result(StatusCodes.Status413PayloadTooLarge, "An activity report must be at most 1 MiB.", "request_too_large");
+            return new ApiErrorResult(StatusCodes.Status413PayloadTooLarge, "An activity report must be at most 1 MiB.", "request_too_large");
         }
 
         ActivityReport? report;
         try
         {
-            report = await JsonSerializer.DeserializeAsync<ActivityReport>(context.Request.Body, JsonSerializerOptions.Web, context.RequestAborted);
+            report = await JsonSerializer.DeserializeAsync(context.Request.Body, Json.ActivityReport, context.RequestAborted);
         }
         catch (JsonException exception)
         {
-            return ApiError.Result(StatusCodes.Status400BadRequest, $"The activity report is not valid JSON of the documented shape: {exception.Message}", "invalid_request");
+            return new ApiErrorResult(StatusCodes.Status400BadRequest, $"The activity report is not valid JSON of the documented shape: {exception.Message}", "invalid_request");
         }
 
         if (report is null || string.IsNullOrWhiteSpace(report.Replica))
         {
-            return ApiError.Result(StatusCodes.Status400BadRequest, "'replica' is required: a name that stays the same across one gateway process's reports.", "invalid_request");
+            return new ApiErrorResult(StatusCodes.Status400BadRequest, "'replica' is required: a name that stays the same across one gateway process's reports.", "invalid_request");
         }
 
         if (report.Models?.Values.Any(entry => entry is null
                 or { InFlight: < 0 or > ActivityTracker.MaxRequests } or { Queued: < 0 or > ActivityTracker.MaxRequests }
                 || entry.IdleSeconds is not (>= 0 and <= ActivityTracker.MaxIdleSeconds)) == true)
         {
-            return ApiError.Result(StatusCodes.Status400BadRequest,
+            return new ApiErrorResult(StatusCodes.Status400BadRequest,
                 $"Every model entry needs 'inFlight' (and 'queued', when given) from 0 to {ActivityTracker.MaxRequests} and 'idleSeconds' from 0 to {ActivityTracker.MaxIdleSeconds}.",
                 "invalid_request");
         }
 
-        activity.Report(report.Replica, report.Models ?? []);
+        activity.Report(report.Replica, report.Models ?? ReadOnlyDictionary<string, ModelActivity>.Empty);
         return Results.NoContent();
     }
 
@@ -164,7 +168,7 @@ public static class ModelsApi
             }
         }
 
-        return Results.Json(FleetView.Of(fleet, activity, options.Value.MaxLoadedModels));
+        return Results.Json(Snapshots.Fleet(fleet, activity, options.Value.MaxLoadedModels), Json.FleetSnapshot);
     }
 
     /// <summary>
@@ -196,9 +200,9 @@ public static class ModelsApi
                 if (fleet.Version != sentVersion || activityChanged)
                 {
                     activityChanged = false;
-                    var view = FleetView.Of(fleet, activity, settings.MaxLoadedModels);
+                    var view = Snapshots.Fleet(fleet, activity, settings.MaxLoadedModels);
                     sentVersion = view.Version;
-                    var json = JsonSerializer.Serialize(view, JsonSerializerOptions.Web);
+                    var json = JsonSerializer.Serialize(view, Json.FleetSnapshot);
                     // Activity that nets out (a request that came and went within the interval) is no news.
                     if (json != sent)
                     {
@@ -241,7 +245,7 @@ public static class ModelsApi
         fleet.Models.TryGetValue(id, out var model) || fleet.Models.TryGetValue(Uri.UnescapeDataString(id), out model) ? model : null;
 
     private static IResult NotInCatalog(string id) =>
-        ApiError.Result(StatusCodes.Status404NotFound, $"Model '{id}' is not in the catalog.", "model_not_found");
+        new ApiErrorResult(StatusCodes.Status404NotFound, $"Model '{id}' is not in the catalog.", "model_not_found");
 
     private static async ValueTask<object?> RequireToken(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
@@ -251,7 +255,7 @@ public static class ModelsApi
         if (!CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented)), SHA256.HashData(Encoding.UTF8.GetBytes(expected))))
         {
             context.HttpContext.Response.Headers.WWWAuthenticate = "Bearer";
-            return ApiError.Result(StatusCodes.Status401Unauthorized, "A valid bearer token (ModelManager:ApiToken) is required.", "invalid_token");
+            return new ApiErrorResult(StatusCodes.Status401Unauthorized, "A valid bearer token (ModelManager:ApiToken) is required.", "invalid_token");
         }
 
         return await next(context);

@@ -6,7 +6,7 @@ namespace LlmAspire.ModelManager.Catalog;
 /// A catalog entry's GPU request: <c>all</c>, a count (<c>2</c>), or device ids (<c>device=1</c>, <c>device=0,1</c>,
 /// <c>device=GPU-&lt;uuid&gt;</c>), the three forms of <c>docker run --gpus</c>.
 /// </summary>
-public sealed record GpuRequest(bool All, int Count, IReadOnlyList<string> DeviceIds)
+internal sealed record GpuRequest(bool All, int Count, IReadOnlyList<string> DeviceIds)
 {
     public const string Syntax = "'all', a count such as '2', or device ids as 'device=1', 'device=0,1' or 'device=GPU-<uuid>' (a list with a comma may leave out 'device=')";
 

@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace LlmAspire.ModelManager.Catalog;
 
 /// <summary>The <c>ModelManager</c> configuration section.</summary>
-public sealed class ModelManagerOptions
+internal sealed class ModelManagerOptions
 {
     public const string SectionName = "ModelManager";
 
@@ -76,7 +76,7 @@ public sealed class ModelManagerOptions
 }
 
 /// <summary><c>ModelManager:Docker</c>.</summary>
-public sealed class DockerRuntimeOptions
+internal sealed class DockerRuntimeOptions
 {
     /// <summary>Docker Engine API endpoint (<c>unix:///var/run/docker.sock</c>, <c>tcp://host:2375</c>); default: <c>DOCKER_HOST</c>, else the local socket.</summary>
     public Uri? Endpoint { get; set; }
@@ -91,7 +91,7 @@ public sealed class DockerRuntimeOptions
 }
 
 /// <summary><c>ModelManager:Process</c>.</summary>
-public sealed class ProcessRuntimeOptions
+internal sealed class ProcessRuntimeOptions
 {
     /// <summary>
     /// Where each running server's state file (pid, start time, port) and output log are kept, so that a restarted
@@ -105,7 +105,7 @@ public sealed class ProcessRuntimeOptions
     public long MaxLogBytes { get; set; } = 64 * 1024 * 1024;
 }
 
-public enum RuntimeKind
+internal enum RuntimeKind
 {
     /// <summary>A local process: any OpenAI-compatible server command.</summary>
     Process,
@@ -114,7 +114,7 @@ public enum RuntimeKind
     Docker,
 }
 
-public enum DockerNetwork
+internal enum DockerNetwork
 {
     /// <summary>The container shares the host's network; the server listens on the assigned port itself (bind it to 127.0.0.1).</summary>
     Host,
@@ -123,7 +123,7 @@ public enum DockerNetwork
     Bridge,
 }
 
-public enum PullPolicy
+internal enum PullPolicy
 {
     /// <summary>Pull the image when the engine does not have it.</summary>
     Missing,
@@ -133,7 +133,7 @@ public enum PullPolicy
 }
 
 /// <summary>One catalog entry, under <c>ModelManager:Models:&lt;id&gt;</c>.</summary>
-public sealed class CatalogModelOptions
+internal sealed class CatalogModelOptions
 {
     public RuntimeKind Runtime { get; set; } = RuntimeKind.Process;
 

@@ -1,7 +1,7 @@
 namespace LlmAspire.ModelManager.Lifecycle;
 
 /// <summary>Exponential backoff: <c>first × 2^(failures−1)</c>, capped at <c>max</c>.</summary>
-public static class Backoff
+internal static class Backoff
 {
     public static TimeSpan After(int consecutiveFailures, TimeSpan first, TimeSpan max)
     {

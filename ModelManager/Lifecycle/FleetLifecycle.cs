@@ -8,7 +8,7 @@ namespace LlmAspire.ModelManager.Lifecycle;
 /// its state directory). At shutdown, lets them run for the next one to adopt, or stops them when
 /// <see cref="ModelManagerOptions.StopModelsOnShutdown"/> is set.
 /// </summary>
-public sealed class FleetLifecycle(ModelFleet fleet, IOptions<ModelManagerOptions> options) : IHostedService
+internal sealed class FleetLifecycle(ModelFleet fleet, IOptions<ModelManagerOptions> options) : IHostedService
 {
     private static readonly TimeSpan AdoptionTimeout = TimeSpan.FromSeconds(30);
 

@@ -1,5 +1,6 @@
 using LlmAspire.ModelManager.Activity;
 using LlmAspire.ModelManager.Catalog;
+using LlmAspire.ModelManager.Client;
 using Microsoft.Extensions.Options;
 
 namespace LlmAspire.ModelManager.Lifecycle;
@@ -8,7 +9,7 @@ namespace LlmAspire.ModelManager.Lifecycle;
 /// Stops ready models that nobody uses: no request in flight on any live gateway replica, and the last one ended
 /// longer ago than the model's idle timeout. A model with requests in flight is never stopped, however long they run.
 /// </summary>
-public sealed partial class IdleReaper(
+internal sealed partial class IdleReaper(
     ModelFleet fleet, ActivityTracker activity, IOptions<ModelManagerOptions> options, TimeProvider timeProvider, ILogger<IdleReaper> logger)
     : BackgroundService
 {

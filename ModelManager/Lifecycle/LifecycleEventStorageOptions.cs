@@ -6,7 +6,7 @@ namespace LlmAspire.ModelManager.Lifecycle;
 /// The <c>ModelManager:LifecycleEvents</c> configuration section: how lifecycle events reach the
 /// <c>model_lifecycle_events</c> table. Used only with <c>ConnectionStrings:gatewaydb</c>.
 /// </summary>
-public sealed class LifecycleEventStorageOptions
+internal sealed class LifecycleEventStorageOptions
 {
     public const string SectionName = "ModelManager:LifecycleEvents";
 

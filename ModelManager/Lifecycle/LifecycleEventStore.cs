@@ -1,3 +1,4 @@
+using LlmAspire.ModelManager.Client;
 using LlmAspire.Storage;
 using NpgsqlTypes;
 

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using LlmAspire.ModelManager.Client;
 using Microsoft.Extensions.Options;
 
 namespace LlmAspire.ModelManager.Lifecycle;

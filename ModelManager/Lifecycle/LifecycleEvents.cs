@@ -1,41 +1,17 @@
+using LlmAspire.ModelManager.Client;
+
 namespace LlmAspire.ModelManager.Lifecycle;
-
-/// <summary>
-/// One step in a model server's life, shaped like a row of the <c>model_lifecycle_events</c> table (docs/storage.md).
-/// <see cref="Event"/> is one of <see cref="LifecycleEventKind"/>'s values.
-/// </summary>
-public sealed record LifecycleEvent(
-    DateTimeOffset OccurredAt,
-    string Model,
-    string Event,
-    string Runtime,
-    string? Instance = null,
-    Uri? Endpoint = null,
-    double? DurationMs = null,
-    string? Detail = null);
-
-public static class LifecycleEventKind
-{
-    public const string Starting = "starting";
-    public const string Adopted = "adopted";
-    public const string Ready = "ready";
-    public const string Stopping = "stopping";
-    public const string Stopped = "stopped";
-    public const string Evicted = "evicted";
-    public const string Failed = "failed";
-    public const string Exited = "exited";
-}
 
 /// <summary>
 /// Where lifecycle events go. <see cref="Record"/> must not block: a database-backed sink queues and writes in batches.
 /// </summary>
-public interface ILifecycleEventSink
+internal interface ILifecycleEventSink
 {
     void Record(LifecycleEvent lifecycleEvent);
 }
 
 /// <summary>Keeps the most recent events in memory (the events API reads them) and logs each one.</summary>
-public sealed partial class InMemoryLifecycleEventSink(ILogger<InMemoryLifecycleEventSink> logger) : ILifecycleEventSink
+internal sealed partial class InMemoryLifecycleEventSink(ILogger<InMemoryLifecycleEventSink> logger) : ILifecycleEventSink
 {
     public const int Capacity = 1_000;
     private readonly Queue<LifecycleEvent> events = new();

@@ -1,4 +1,5 @@
 using LlmAspire.ModelManager.Catalog;
+using LlmAspire.ModelManager.Client;
 using LlmAspire.ModelManager.Runtimes;
 using LlmAspire.ModelManager.Telemetry;
 
@@ -6,31 +7,30 @@ namespace LlmAspire.ModelManager.Lifecycle;
 
 /// <summary>
 /// One catalog model and its server, as a state machine: Stopped → Starting → Ready → Stopping → Stopped, and Failed
-/// (with exponential backoff) when a start does not succeed. <see cref="EnsureAsync"/> is single-flight: however many
-/// callers ask at once, one start runs and all of them wait for it; a caller that gives up does not cancel the start
-/// for the others. A start first looks for a server of this model that is already running (left by a previous
-/// ModelManager) and adopts it, so there is never a second one.
+/// (with exponential backoff) when a start does not succeed. <see cref="EnsureAsync(CancellationToken)"/> is
+/// single-flight: however many callers ask at once, one start runs and all of them wait for it; a caller that gives up
+/// does not cancel the start for the others. This class decides, under the model's lock, and every state change goes
+/// through <see cref="Enter"/>; starting a server is <see cref="ModelStartup"/>'s work, ending one
+/// <see cref="ModelStopper"/>'s, and what happens is told to <see cref="ModelJournal"/>.
 /// </summary>
-public sealed partial class ManagedModel
+internal sealed class ManagedModel
 {
-    private static readonly TimeSpan LogTailTimeout = TimeSpan.FromSeconds(10);
-
     private readonly Lock gate = new();
     private readonly ModelFleet fleet;
     private readonly IModelServerRuntime runtime;
     private readonly ReadinessProbe probe;
-    private readonly ModelManagerOptions managerOptions;
     private readonly TimeProvider time;
-    private readonly ILifecycleEventSink events;
-    private readonly ModelManagerMetrics metrics;
-    private readonly ILogger logger;
+    private readonly ModelJournal journal;
+    private readonly ModelStartup startup;
+    private readonly ModelStopper stopper;
 
+    // Under the lock, with the state: the server (starting, ready or stopping), the start under way and how to cancel
+    // it (and why it was), the stop under way, the end of the backoff, and whether shutdown let go.
+    private IModelServer? server;
     private Task<Uri>? starting;
     private CancellationTokenSource? startCancellation;
     private string? stopReason;
     private Task stopping = Task.CompletedTask;
-    private IModelServer? server;
-    private int consecutiveFailures;
     private DateTimeOffset retryAt;
     private bool released;
 
@@ -43,11 +43,10 @@ public sealed partial class ManagedModel
         this.fleet = fleet;
         this.runtime = runtime;
         this.probe = probe;
-        this.managerOptions = managerOptions;
         this.time = time;
-        this.events = events;
-        this.metrics = metrics;
-        this.logger = logger;
+        journal = new ModelJournal(id, RuntimeName, events, metrics, time, logger);
+        stopper = new ModelStopper(this, time, journal);
+        startup = new ModelStartup(this, fleet, runtime, probe, managerOptions, time, journal, stopper);
         StateChangedAt = time.GetUtcNow();
     }
 
@@ -63,28 +62,10 @@ public sealed partial class ManagedModel
     public DateTimeOffset StateChangedAt { get; private set; }
 
     /// <summary>Where the server answers, once it is ready.</summary>
-    public Uri? Endpoint
-    {
-        get
-        {
-            lock (gate)
-            {
-                return State == ModelState.Ready ? server?.Endpoint : null;
-            }
-        }
-    }
+    public Uri? Endpoint => Locked(() => State == ModelState.Ready ? server?.Endpoint : null);
 
     /// <summary>Container id or process id of the current server (starting, ready or stopping).</summary>
-    public string? Instance
-    {
-        get
-        {
-            lock (gate)
-            {
-                return server?.Instance;
-            }
-        }
-    }
+    public string? Instance => Locked(() => server?.Instance);
 
     public DateTimeOffset? LoadedSince { get; private set; }
 
@@ -97,16 +78,7 @@ public sealed partial class ManagedModel
     public string? LastError { get; private set; }
 
     /// <summary>While <see cref="ModelState.Failed"/>: when the next start may be tried.</summary>
-    public DateTimeOffset? RetryAt
-    {
-        get
-        {
-            lock (gate)
-            {
-                return State == ModelState.Failed ? retryAt : null;
-            }
-        }
-    }
+    public DateTimeOffset? RetryAt => Locked<DateTimeOffset?>(() => State == ModelState.Failed ? retryAt : null);
 
     /// <summary>Bumped on every state change; the change feed reports the fleet by version.</summary>
     public long Version { get; private set; }
@@ -132,7 +104,7 @@ public sealed partial class ManagedModel
 
                 if (released)
                 {
-                    throw new ModelUnavailableException("ModelManager is shutting down.", TimeSpan.FromSeconds(5), "shutting_down");
+                    throw ModelUnavailableException.ShuttingDown();
                 }
 
                 BeginStart(adopted: null);
@@ -151,7 +123,7 @@ public sealed partial class ManagedModel
     {
         if (verify && State == ModelState.Ready && Endpoint is { } endpoint && await probe.RefusesConnectionsAsync(endpoint, cancellationToken))
         {
-            LogRefusing(logger, Id, endpoint);
+            journal.Refusing(endpoint);
             await StopAsync($"its server at {endpoint} refuses connections", LifecycleEventKind.Stopping, () => server?.Endpoint == endpoint);
         }
 
@@ -168,7 +140,7 @@ public sealed partial class ManagedModel
         }
         catch (ModelServerException exception)
         {
-            LogAdoptionFailed(logger, Id, exception.Message);
+            journal.AdoptionFailed(exception.Message);
             return;
         }
 
@@ -203,25 +175,14 @@ public sealed partial class ManagedModel
         {
             switch (State)
             {
-                case ModelState.Starting when starting is not null:
-                    if (onlyIf?.Invoke() == false)
-                    {
-                        return false;
-                    }
-
+                case ModelState.Starting when starting is not null && onlyIf?.Invoke() != false:
                     stopReason = reason;
                     cancelStart = startCancellation;
                     wait = starting;
                     break;
-                case ModelState.Ready when server is not null:
-                    if (onlyIf?.Invoke() == false)
-                    {
-                        return false;
-                    }
-
-                    var victim = server;
-                    SetState(ModelState.Stopping);
-                    stopping = Task.Run(() => StopServerAsync(victim, reason, eventKind), CancellationToken.None);
+                case ModelState.Ready when server is { } victim && onlyIf?.Invoke() != false:
+                    Enter(ModelState.Stopping);
+                    stopping = Task.Run(() => stopper.StopAsync(victim, reason, eventKind), CancellationToken.None);
                     wait = stopping;
                     break;
                 case ModelState.Stopping:
@@ -234,25 +195,12 @@ public sealed partial class ManagedModel
 
         // Cancelled outside the lock: cancellation runs the start's failure path inline, which takes the lock.
         CancelQuietly(cancelStart);
-        try
-        {
-            await wait;
-        }
-        catch (Exception exception) when (exception is ModelUnavailableException or OperationCanceledException)
-        {
-        }
-
+        await IgnoringStartFailure(wait);
         return true;
     }
 
     /// <summary>Completes when a stop under way has finished.</summary>
-    internal Task WhenStoppedAsync()
-    {
-        lock (gate)
-        {
-            return stopping;
-        }
-    }
+    internal Task WhenStoppedAsync() => Locked(() => stopping);
 
     /// <summary>
     /// At service shutdown: stops the server when <paramref name="stop"/>, otherwise lets go of it, running, for the
@@ -277,16 +225,9 @@ public sealed partial class ManagedModel
         }
 
         CancelQuietly(cancelStart);
-
         if (pending is not null)
         {
-            try
-            {
-                await pending;
-            }
-            catch (Exception exception) when (exception is ModelUnavailableException or OperationCanceledException)
-            {
-            }
+            await IgnoringStartFailure(pending);
         }
 
         if (current is not null)
@@ -307,356 +248,153 @@ public sealed partial class ManagedModel
         }
     }
 
+    /// <summary>Waits for a start or stop; how a start ended is its own callers' news.</summary>
+    private static async Task IgnoringStartFailure(Task task)
+    {
+        try
+        {
+            await task;
+        }
+        catch (Exception exception) when (exception is ModelUnavailableException or OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Under the lock.</summary>
     private void BeginStart(IModelServer? adopted)
     {
         var cancellation = new CancellationTokenSource();
         startCancellation = cancellation;
         stopReason = null;
         var previousStop = stopping;
-        SetState(ModelState.Starting);
+        Enter(ModelState.Starting);
         // Run the start outside this lock: a start that fails synchronously would otherwise clear `starting` under the
         // lock and then have its faulted task stored here anyway.
-        var task = Task.Run(() => StartAsync(adopted, previousStop, cancellation), CancellationToken.None);
+        var task = Task.Run(
+            async () =>
+            {
+                using (cancellation)
+                {
+                    return await startup.RunAsync(adopted, previousStop, cancellation.Token);
+                }
+            },
+            CancellationToken.None);
         _ = task.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         starting = task;
     }
 
-    private async Task<Uri> StartAsync(IModelServer? adopted, Task previousStop, CancellationTokenSource cancellation)
+    // The transitions the start and stop pipelines report; each takes the lock and changes the state through Enter.
+
+    /// <summary>Shutdown has let go of the model: a start that fails now leaves its server to the next ModelManager.</summary>
+    internal bool IsReleased => Locked(() => released);
+
+    /// <summary>Why the start under way was cancelled, when a stop cancelled it.</summary>
+    internal string? StopReason => Locked(() => stopReason);
+
+    /// <summary>The start has its server (launched or adopted), not ready yet.</summary>
+    internal void Launched(IModelServer launched)
     {
-        var token = cancellation.Token;
-        var started = time.GetTimestamp();
-        long runtimeCalled = 0, launchedAt = 0;
-        var launched = adopted;
-        var wasAdopted = adopted is not null;
-        try
+        lock (gate)
         {
-            await previousStop.WaitAsync(token);
-            if (launched is null)
-            {
-                await fleet.MakeRoomForAsync(this, token);
-                launched = await runtime.FindRunningAsync(Id, Options, token);
-                wasAdopted = launched is not null;
-                if (launched is null)
-                {
-                    runtimeCalled = time.GetTimestamp();
-                    Record(LifecycleEventKind.Starting, duration: time.GetElapsedTime(started));
-                    launched = await runtime.StartAsync(Id, Options, token);
-                    launchedAt = time.GetTimestamp();
-                }
-            }
-
-            lock (gate)
-            {
-                server = launched;
-            }
-
-            if (wasAdopted)
-            {
-                Record(LifecycleEventKind.Adopted, launched);
-            }
-
-            await WaitUntilReadyAsync(launched, token);
-
-            var readyAt = time.GetTimestamp();
-            var elapsed = time.GetElapsedTime(started, readyAt);
-            var phases = wasAdopted
-                ? null
-                : new ColdStartPhases(time.GetElapsedTime(started, runtimeCalled), time.GetElapsedTime(runtimeCalled, launchedAt), time.GetElapsedTime(launchedAt, readyAt));
-            lock (gate)
-            {
-                starting = null;
-                startCancellation = null;
-                consecutiveFailures = 0;
-                LastError = null;
-                LoadedSince = time.GetUtcNow();
-                if (phases is not null)
-                {
-                    LastColdStartPhases = phases;
-                }
-
-                SetState(ModelState.Ready);
-            }
-
-            if (!wasAdopted)
-            {
-                metrics.ColdStart(Id, RuntimeName, elapsed);
-            }
-
-            Record(LifecycleEventKind.Ready, launched, elapsed, wasAdopted ? "adopted" : phases!.ToString());
-            _ = WatchForExitAsync(launched);
-            return launched.Endpoint;
-        }
-        catch (Exception exception)
-        {
-            throw await StartFailedAsync(exception, launched, token.IsCancellationRequested, time.GetElapsedTime(started));
-        }
-        finally
-        {
-            cancellation.Dispose();
+            server = launched;
         }
     }
 
-    private async Task<ModelUnavailableException> StartFailedAsync(Exception exception, IModelServer? launched, bool cancelled, TimeSpan elapsed)
+    /// <summary>The start's server passed its readiness checks; <paramref name="phases"/> is null for an adopted server.</summary>
+    internal void StartSucceeded(ColdStartPhases? phases)
     {
-        bool abandoned;
         lock (gate)
         {
-            abandoned = released;
+            LastError = null;
+            LoadedSince = time.GetUtcNow();
+            if (phases is not null)
+            {
+                LastColdStartPhases = phases;
+            }
+
+            EndStart(ModelState.Ready);
         }
+    }
 
-        if (abandoned && launched is not null)
-        {
-            // Shutting down without stopping: the server keeps loading and the next ModelManager adopts it.
-            await launched.DisposeAsync();
-            lock (gate)
-            {
-                starting = null;
-                startCancellation = null;
-                server = null;
-                SetState(ModelState.Stopped);
-            }
-
-            return new ModelUnavailableException("ModelManager is shutting down.", TimeSpan.FromSeconds(5), "shutting_down");
-        }
-
-        if (exception is ModelUnavailableException { Code: "capacity_exhausted" } capacity)
-        {
-            lock (gate)
-            {
-                starting = null;
-                startCancellation = null;
-                SetState(ModelState.Stopped);
-            }
-
-            return capacity;
-        }
-
-        var message = exception switch
-        {
-            _ when cancelled => $"The start was cancelled: {stopReason ?? "stopped"}.",
-            StartupTimeoutException => $"The server did not become ready within StartupTimeout ({Options.StartupTimeout}).",
-            ServerExitedException exited => $"The server exited while loading ({exited.Message}).",
-            _ => exception.Message,
-        };
-        if (launched is not null)
-        {
-            var tail = await LogTailAsync(launched);
-            if (tail.Length > 0)
-            {
-                message += $"\nLast output:\n{tail}";
-            }
-
-            try
-            {
-                // A server that failed to load must not keep its GPU.
-                await launched.StopAsync(Options.StopTimeout, CancellationToken.None);
-            }
-            catch (Exception stopFailure) when (stopFailure is ModelServerException or IOException or InvalidOperationException)
-            {
-                LogStopFailed(logger, Id, stopFailure.Message);
-            }
-
-            await launched.DisposeAsync();
-        }
-
-        TimeSpan retryAfter;
+    /// <summary>The start ended without a server and without blame: cancelled, refused for capacity, or abandoned at shutdown.</summary>
+    internal void StartStopped()
+    {
         lock (gate)
         {
-            starting = null;
-            startCancellation = null;
+            EndStart(ModelState.Stopped);
+        }
+    }
+
+    /// <summary>The start failed; the next one may be tried from <paramref name="retryFrom"/>.</summary>
+    internal void StartFailed(string error, DateTimeOffset retryFrom)
+    {
+        lock (gate)
+        {
+            retryAt = retryFrom;
+            LastError = error;
+            EndStart(ModelState.Failed);
+        }
+    }
+
+    /// <summary>Whether <paramref name="candidate"/> is the model's server and the model is ready.</summary>
+    internal bool IsServing(IModelServer candidate) => Locked(() => ReferenceEquals(server, candidate) && State == ModelState.Ready);
+
+    /// <summary>
+    /// <paramref name="gone"/> was stopped or exited: the model enters Stopped, with <paramref name="error"/> as its
+    /// last error when given. Nothing changes (false) unless it is still the model's server and, with
+    /// <paramref name="onlyIfReady"/>, the model is ready.
+    /// </summary>
+    internal bool ServerGone(IModelServer gone, string? error, bool onlyIfReady)
+    {
+        lock (gate)
+        {
+            if (!ReferenceEquals(server, gone) || (onlyIfReady && State != ModelState.Ready))
+            {
+                return false;
+            }
+
+            if (error is not null)
+            {
+                LastError = error;
+            }
+
+            Enter(ModelState.Stopped);
+            return true;
+        }
+    }
+
+    private T Locked<T>(Func<T> read)
+    {
+        lock (gate)
+        {
+            return read();
+        }
+    }
+
+    /// <summary>Under the lock: the start under way is over, in <paramref name="outcome"/>.</summary>
+    private void EndStart(ModelState outcome)
+    {
+        starting = null;
+        startCancellation = null;
+        Enter(outcome);
+    }
+
+    /// <summary>
+    /// Under the lock, the one place the state changes: a model that enters Stopped or Failed no longer has a server
+    /// and is not loaded. Every change gets a new fleet version (which wakes the change feed) and is measured.
+    /// </summary>
+    private void Enter(ModelState state)
+    {
+        if (state is ModelState.Stopped or ModelState.Failed)
+        {
             server = null;
             LoadedSince = null;
-            if (cancelled)
-            {
-                retryAfter = TimeSpan.FromSeconds(1);
-                SetState(ModelState.Stopped);
-            }
-            else
-            {
-                consecutiveFailures++;
-                retryAfter = Backoff.After(consecutiveFailures, managerOptions.FailureBackoff, managerOptions.MaxFailureBackoff);
-                retryAt = time.GetUtcNow() + retryAfter;
-                LastError = message;
-                SetState(ModelState.Failed);
-            }
         }
 
-        if (cancelled)
-        {
-            Record(LifecycleEventKind.Stopped, launched, elapsed, message);
-            return new ModelUnavailableException($"Model '{Id}' was stopped while loading.", retryAfter, "model_stopped");
-        }
-
-        metrics.StartFailed(Id, RuntimeName);
-        Record(LifecycleEventKind.Failed, launched, elapsed, message);
-        LogFailed(logger, Id, message);
-        return new ModelUnavailableException($"Model '{Id}' failed to start: {message}", retryAfter);
-    }
-
-    /// <summary>Readiness is the server's own: <c>/health</c> then <c>/v1/models</c> answering, polled at <c>ReadinessPollInterval</c>.</summary>
-    private async Task WaitUntilReadyAsync(IModelServer launched, CancellationToken cancellationToken)
-    {
-        using var timeout = new CancellationTokenSource(Options.StartupTimeout, time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
-        while (true)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (timeout.IsCancellationRequested)
-            {
-                throw new StartupTimeoutException();
-            }
-
-            if (launched.Exited.IsCompleted)
-            {
-                throw new ServerExitedException(launched.ExitDescription ?? "exited");
-            }
-
-            try
-            {
-                if (await probe.IsReadyAsync(launched.Endpoint, linked.Token))
-                {
-                    return;
-                }
-            }
-            catch (OperationCanceledException) when (linked.IsCancellationRequested)
-            {
-                continue;
-            }
-
-            await Task.WhenAny(launched.Exited, Task.Delay(managerOptions.ReadinessPollInterval, time, linked.Token));
-        }
-    }
-
-    /// <summary>A server that exits on its own is noted (state Stopped, its last output in the error); the next ensure starts it again.</summary>
-    private async Task WatchForExitAsync(IModelServer watched)
-    {
-        try
-        {
-            await watched.Exited;
-        }
-        catch (OperationCanceledException)
-        {
-            return; // let go of (disposed), not exited
-        }
-
-        lock (gate)
-        {
-            if (!ReferenceEquals(server, watched) || State != ModelState.Ready)
-            {
-                return;
-            }
-        }
-
-        var tail = await LogTailAsync(watched);
-        var message = $"The server exited on its own ({watched.ExitDescription ?? "exited"}).{(tail.Length > 0 ? $"\nLast output:\n{tail}" : "")}";
-        lock (gate)
-        {
-            if (!ReferenceEquals(server, watched) || State != ModelState.Ready)
-            {
-                return;
-            }
-
-            server = null;
-            LoadedSince = null;
-            LastError = message;
-            SetState(ModelState.Stopped);
-        }
-
-        Record(LifecycleEventKind.Exited, watched, detail: message);
-        LogExited(logger, Id, watched.ExitDescription ?? "exited");
-        await watched.DisposeAsync();
-    }
-
-    private async Task StopServerAsync(IModelServer victim, string reason, string eventKind)
-    {
-        var started = time.GetTimestamp();
-        Record(eventKind, victim, detail: reason);
-        string? failure = null;
-        try
-        {
-            await victim.StopAsync(Options.StopTimeout, CancellationToken.None);
-        }
-        catch (Exception exception) when (exception is ModelServerException or IOException or InvalidOperationException)
-        {
-            failure = exception.Message;
-            LogStopFailed(logger, Id, exception.Message);
-        }
-
-        await victim.DisposeAsync();
-        lock (gate)
-        {
-            if (ReferenceEquals(server, victim))
-            {
-                server = null;
-                LoadedSince = null;
-                if (failure is not null)
-                {
-                    LastError = $"Stopping the server failed: {failure}";
-                }
-
-                SetState(ModelState.Stopped);
-            }
-        }
-
-        Record(LifecycleEventKind.Stopped, victim, time.GetElapsedTime(started), failure is null ? reason : $"{reason}; stop failed: {failure}");
-    }
-
-    private async Task<string> LogTailAsync(IModelServer target)
-    {
-        try
-        {
-            using var timeout = new CancellationTokenSource(LogTailTimeout);
-            return await target.LogTailAsync(timeout.Token);
-        }
-        catch (Exception exception) when (exception is OperationCanceledException or ModelServerException or IOException)
-        {
-            return "";
-        }
-    }
-
-    private void SetState(ModelState state)
-    {
         var from = State;
         State = state;
         StateChangedAt = time.GetUtcNow();
         Version = fleet.NextVersion();
-        metrics.Transition(Id, from, state);
+        journal.Transition(from, state);
     }
-
-    private void Record(string kind, IModelServer? target = null, TimeSpan? duration = null, string? detail = null) =>
-        events.Record(new LifecycleEvent(time.GetUtcNow(), Id, kind, RuntimeName, target?.Instance, target?.Endpoint, duration?.TotalMilliseconds, detail));
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Model {Model} failed to start: {Error}")]
-    private static partial void LogFailed(ILogger logger, string model, string error);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Stopping the server of model {Model} failed: {Error}")]
-    private static partial void LogStopFailed(ILogger logger, string model, string error);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Model {Model} exited on its own ({Exit}); the next request starts it again")]
-    private static partial void LogExited(ILogger logger, string model, string exit);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The server of model {Model} at {Endpoint} refuses connections; starting it again")]
-    private static partial void LogRefusing(ILogger logger, string model, Uri endpoint);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Looking for a running server of model {Model} to adopt failed: {Error}")]
-    private static partial void LogAdoptionFailed(ILogger logger, string model, string error);
-
-    private sealed class StartupTimeoutException() : Exception("startup timeout");
-
-    private sealed class ServerExitedException(string exit) : Exception(exit);
-}
-
-/// <summary>
-/// A cold start, phase by phase: <see cref="Wait"/> from the start request to the runtime's start call (a previous
-/// stop, evictions to make room, looking for a running server), <see cref="Launch"/> the runtime call itself (image
-/// check, container create and start, process spawn), <see cref="Load"/> from there until the server's readiness
-/// checks pass (weights loaded). What the platform adds after that is the gateway's to measure.
-/// </summary>
-public sealed record ColdStartPhases(TimeSpan Wait, TimeSpan Launch, TimeSpan Load)
-{
-    public TimeSpan Total => Wait + Launch + Load;
-
-    public override string ToString() => string.Create(
-        System.Globalization.CultureInfo.InvariantCulture,
-        $"wait {Wait.TotalMilliseconds:F0} ms, launch {Launch.TotalMilliseconds:F0} ms, load {Load.TotalMilliseconds:F0} ms");
 }

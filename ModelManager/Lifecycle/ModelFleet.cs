@@ -1,5 +1,6 @@
 using LlmAspire.ModelManager.Activity;
 using LlmAspire.ModelManager.Catalog;
+using LlmAspire.ModelManager.Client;
 using LlmAspire.ModelManager.Runtimes;
 using LlmAspire.ModelManager.Telemetry;
 using Microsoft.Extensions.Options;
@@ -11,7 +12,7 @@ namespace LlmAspire.ModelManager.Lifecycle;
 /// starting, ready or stopping at once; loading one more first stops the least recently used model that has no
 /// request in flight. Also the source of the change feed: a version bumped on every state change of any model.
 /// </summary>
-public sealed class ModelFleet
+internal sealed class ModelFleet
 {
     private readonly ActivityTracker activity;
     private readonly TimeProvider timeProvider;

@@ -6,7 +6,7 @@ namespace LlmAspire.ModelManager.Lifecycle;
 /// A model server is ready when its own <c>/health</c> and then <c>/v1/models</c> answer 200. Probed with a plain
 /// client: the resilient defaults of control-plane clients would add retries and delays to every probe.
 /// </summary>
-public sealed class ReadinessProbe : IDisposable
+internal sealed class ReadinessProbe : IDisposable
 {
     private readonly HttpClient client = new(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.FromSeconds(30) })
     {

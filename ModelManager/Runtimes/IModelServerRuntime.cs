@@ -3,7 +3,7 @@ using LlmAspire.ModelManager.Catalog;
 namespace LlmAspire.ModelManager.Runtimes;
 
 /// <summary>Runs model servers of one kind (local processes, Docker containers; a Kubernetes runtime would be a third).</summary>
-public interface IModelServerRuntime
+internal interface IModelServerRuntime
 {
     RuntimeKind Kind { get; }
 
@@ -19,7 +19,7 @@ public interface IModelServerRuntime
 }
 
 /// <summary>One running model server. Disposing it lets go of it without stopping it.</summary>
-public interface IModelServer : IAsyncDisposable
+internal interface IModelServer : IAsyncDisposable
 {
     /// <summary>Container id or process id.</summary>
     string Instance { get; }
@@ -41,4 +41,4 @@ public interface IModelServer : IAsyncDisposable
 }
 
 /// <summary>A runtime could not do what it was asked, with a message meant for operators.</summary>
-public sealed class ModelServerException(string message, Exception? inner = null) : Exception(message, inner);
+internal sealed class ModelServerException(string message, Exception? inner = null) : Exception(message, inner);

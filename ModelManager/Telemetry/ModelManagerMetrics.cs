@@ -1,10 +1,12 @@
 using System.Diagnostics.Metrics;
-using LlmAspire.ModelManager.Lifecycle;
 
 namespace LlmAspire.ModelManager.Telemetry;
 
-/// <summary>The <c>LlmAspire.ModelManager</c> meter: cold starts, loaded models, state transitions, failed starts.</summary>
-public sealed class ModelManagerMetrics
+/// <summary>
+/// The <c>LlmAspire.ModelManager</c> meter: cold starts, loaded models, state transitions, failed starts. It only
+/// records; what counts as a transition or a loaded model is the lifecycle's to say.
+/// </summary>
+internal sealed class ModelManagerMetrics
 {
     public const string MeterName = "LlmAspire.ModelManager";
 
@@ -27,29 +29,14 @@ public sealed class ModelManagerMetrics
     public void ColdStart(string model, string runtime, TimeSpan duration) =>
         coldStart.Record(duration.TotalSeconds, new("llmaspire.model", model), new("llmaspire.runtime", runtime));
 
-    public void Transition(string model, ModelState from, ModelState to)
-    {
-        transitions.Add(1, new("llmaspire.model", model), new("llmaspire.state.from", Name(from)), new("llmaspire.state.to", Name(to)));
-        if (to == ModelState.Ready && from != ModelState.Ready)
-        {
-            loaded.Add(1, new KeyValuePair<string, object?>("llmaspire.model", model));
-        }
-        else if (from == ModelState.Ready && to != ModelState.Ready)
-        {
-            loaded.Add(-1, new KeyValuePair<string, object?>("llmaspire.model", model));
-        }
-    }
+    /// <summary>A state change, by the states' API names.</summary>
+    public void Transition(string model, string from, string to) =>
+        transitions.Add(1, new("llmaspire.model", model), new("llmaspire.state.from", from), new("llmaspire.state.to", to));
+
+    /// <summary>A model's server became ready (+1) or stopped being ready (−1).</summary>
+    public void LoadedChanged(string model, int change) =>
+        loaded.Add(change, new KeyValuePair<string, object?>("llmaspire.model", model));
 
     public void StartFailed(string model, string runtime) =>
         failures.Add(1, new("llmaspire.model", model), new("llmaspire.runtime", runtime));
-
-    private static string Name(ModelState state) => state switch
-    {
-        ModelState.Stopped => "stopped",
-        ModelState.Starting => "starting",
-        ModelState.Ready => "ready",
-        ModelState.Stopping => "stopping",
-        ModelState.Failed => "failed",
-        _ => state.ToString(),
-    };
 }

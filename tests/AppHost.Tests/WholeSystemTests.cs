@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text.RegularExpressions;
 using LlmAspire.AppHost.Tests.Infrastructure;
+using LlmAspire.TestToolkit.Servers.Processes;
 using Microsoft.Playwright;
 using Npgsql;
 
@@ -53,7 +54,7 @@ public sealed class WholeSystemTests(ITestOutputHelper output)
             Assert.Equal("hit", secondCache);
             Assert.Equal(first, second);
             var database = (await platform.App.GetConnectionStringAsync("gatewaydb", TestContext.Current.CancellationToken))!;
-            await Eventually.TrueAsync(async () => await UsageRowsAsync(database) == 2, Timeout, "two usage rows in PostgreSQL");
+            await Eventually.HoldsAsync(async () => await UsageRowsAsync(database) == 2, "two usage rows in PostgreSQL", Timeout);
 
             // Idle for its timeout: ModelManager stops it, and the dashboard follows.
             await platform.WaitForAsync(Model, s => s.State?.Text == "Unloaded", Timeout);
@@ -85,7 +86,7 @@ public sealed class WholeSystemTests(ITestOutputHelper output)
             Assert.Equal(developerKey, (await File.ReadAllTextAsync(Path.Combine(data.Path, "developer-api-key"), TestContext.Current.CancellationToken)).Trim());
             await platform.CompleteAsync(developerKey, "a third prompt");
             var database = (await platform.App.GetConnectionStringAsync("gatewaydb", TestContext.Current.CancellationToken))!;
-            await Eventually.TrueAsync(async () => await UsageRowsAsync(database) == 4, Timeout, "the first run's three usage rows and this one");
+            await Eventually.HoldsAsync(async () => await UsageRowsAsync(database) == 4, "the first run's three usage rows and this one", Timeout);
         }
     }
 

@@ -1,8 +1,9 @@
 using System.Net;
 using System.Text;
 using LlmAspire.Gateway.Tests.Infrastructure;
-using static LlmAspire.Gateway.Tests.Infrastructure.OpenAiRequests;
+using LlmAspire.TestToolkit.Servers;
 using static LlmAspire.Gateway.Tests.Infrastructure.StorageServers;
+using static LlmAspire.TestToolkit.OpenAiRequests;
 
 namespace LlmAspire.Gateway.Tests;
 

@@ -3,8 +3,8 @@ using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using LlmAspire.Gateway.Tests.Infrastructure;
 using Microsoft.Extensions.Options;
-using static LlmAspire.Gateway.Tests.Infrastructure.OpenAiRequests;
 using static LlmAspire.Gateway.Tests.Infrastructure.StorageServers;
+using static LlmAspire.TestToolkit.OpenAiRequests;
 
 namespace LlmAspire.Gateway.Tests;
 

@@ -2,13 +2,14 @@ using System.Net;
 using LlmAspire.Cache;
 using LlmAspire.Gateway.Tests.Infrastructure;
 using LlmAspire.Storage;
+using LlmAspire.TestToolkit.Servers;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using StackExchange.Redis;
-using static LlmAspire.Gateway.Tests.Infrastructure.OpenAiRequests;
 using static LlmAspire.Gateway.Tests.Infrastructure.StorageServers;
+using static LlmAspire.TestToolkit.OpenAiRequests;
 
 namespace LlmAspire.Gateway.Tests;
 

@@ -1,7 +1,8 @@
 using System.Net;
 using System.Text;
 using LlmAspire.Gateway.Tests.Infrastructure;
-using static LlmAspire.Gateway.Tests.Infrastructure.OpenAiRequests;
+using LlmAspire.TestToolkit.Servers;
+using static LlmAspire.TestToolkit.OpenAiRequests;
 
 namespace LlmAspire.Gateway.Tests;
 
@@ -99,7 +100,7 @@ public sealed class ErrorResponseTests : IAsyncLifetime
     [Fact]
     public async Task Unreachable_model_server_is_502_after_one_retry()
     {
-        var closedPort = FreePort();
+        var closedPort = Loopback.FreePort();
         await using var unreachable = await GatewayServer.StartAsync("m", new Uri($"http://127.0.0.1:{closedPort}"), ("ConnectTimeout", "00:00:02"));
         using var metrics = new MetricRecorder(unreachable.Services, "llmaspire.gateway.upstream.connect_retries");
 
@@ -108,12 +109,5 @@ public sealed class ErrorResponseTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         Assert.Equal("upstream_unreachable", (string?)(await ErrorAsync(response))["code"]);
         Assert.Equal(1, metrics.Sum("llmaspire.gateway.upstream.connect_retries"));
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

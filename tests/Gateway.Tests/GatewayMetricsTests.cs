@@ -2,9 +2,8 @@ using System.Net;
 using System.Text.Json.Nodes;
 using LlmAspire.Gateway.Api.Telemetry;
 using LlmAspire.Gateway.Tests.Infrastructure;
-using LlmAspire.ModelManager.Tests.Infrastructure;
-using static LlmAspire.Gateway.Tests.Infrastructure.OpenAiRequests;
 using static LlmAspire.Gateway.Tests.Infrastructure.StorageServers;
+using static LlmAspire.TestToolkit.OpenAiRequests;
 
 namespace LlmAspire.Gateway.Tests;
 

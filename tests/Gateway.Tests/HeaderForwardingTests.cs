@@ -1,5 +1,5 @@
 using LlmAspire.Gateway.Tests.Infrastructure;
-using static LlmAspire.Gateway.Tests.Infrastructure.OpenAiRequests;
+using static LlmAspire.TestToolkit.OpenAiRequests;
 
 namespace LlmAspire.Gateway.Tests;
 

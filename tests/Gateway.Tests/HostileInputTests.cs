@@ -2,10 +2,9 @@ using System.Net;
 using System.Net.Http.Headers;
 using LlmAspire.Gateway.Api.Ledger;
 using LlmAspire.Gateway.Tests.Infrastructure;
-using LlmAspire.HostileInput;
-using LlmAspire.ModelManager.Tests.Infrastructure;
-using static LlmAspire.Gateway.Tests.Infrastructure.OpenAiRequests;
+using LlmAspire.TestToolkit.HostileInput;
 using static LlmAspire.Gateway.Tests.Infrastructure.StorageServers;
+using static LlmAspire.TestToolkit.OpenAiRequests;
 
 namespace LlmAspire.Gateway.Tests;
 

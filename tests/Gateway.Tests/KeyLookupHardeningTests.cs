@@ -2,10 +2,10 @@ using System.Diagnostics;
 using System.Net;
 using LlmAspire.Gateway.Api.Authentication;
 using LlmAspire.Gateway.Tests.Infrastructure;
-using LlmAspire.ModelManager.Tests.Infrastructure;
+using LlmAspire.TestToolkit.Servers;
 using Microsoft.Extensions.DependencyInjection;
-using static LlmAspire.Gateway.Tests.Infrastructure.OpenAiRequests;
 using static LlmAspire.Gateway.Tests.Infrastructure.StorageServers;
+using static LlmAspire.TestToolkit.OpenAiRequests;
 
 namespace LlmAspire.Gateway.Tests;
 

@@ -1,12 +1,12 @@
 using System.Net;
 using LlmAspire.Gateway.Api.Ledger;
 using LlmAspire.Gateway.Tests.Infrastructure;
-using LlmAspire.ModelManager.Tests.Infrastructure;
+using LlmAspire.TestToolkit.Servers;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using static LlmAspire.Gateway.Tests.Infrastructure.LedgerTable;
-using static LlmAspire.Gateway.Tests.Infrastructure.OpenAiRequests;
 using static LlmAspire.Gateway.Tests.Infrastructure.StorageServers;
+using static LlmAspire.TestToolkit.OpenAiRequests;
 
 namespace LlmAspire.Gateway.Tests;
 

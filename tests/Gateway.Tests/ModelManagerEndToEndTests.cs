@@ -3,7 +3,6 @@ using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using LlmAspire.Gateway.Tests.Infrastructure;
 using LlmAspire.ModelManager;
-using LlmAspire.ModelManager.Tests.Infrastructure;
 
 namespace LlmAspire.Gateway.Tests;
 

@@ -2,7 +2,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using LlmAspire.Gateway.Api.Admission;
 using LlmAspire.Gateway.Tests.Infrastructure;
-using LlmAspire.ModelManager.Tests.Infrastructure;
+using LlmAspire.TestToolkit.Servers;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmAspire.Gateway.Tests;
@@ -122,7 +122,7 @@ public sealed class ModelManagerRoutingTests
     {
         await using var simulator = await SimulatorServer.StartAsync("moved");
         await using var manager = await FakeModelManager.StartAsync();
-        manager.Set("moved", "ready", new Uri($"http://127.0.0.1:{ClosedPort()}/"));
+        manager.Set("moved", "ready", new Uri($"http://127.0.0.1:{Loopback.FreePort()}/"));
         manager.OnEnsure = (id, verify) => Task.FromResult(verify
             ? manager.Ready(id, simulator.BaseAddress)
             : FakeModelManager.Error(500, "a plain ensure was not expected", "unexpected"));
@@ -142,7 +142,7 @@ public sealed class ModelManagerRoutingTests
     public async Task A_server_that_stays_unreachable_after_the_re_ensure_is_a_503_that_says_so()
     {
         await using var manager = await FakeModelManager.StartAsync();
-        var dead = new Uri($"http://127.0.0.1:{ClosedPort()}/");
+        var dead = new Uri($"http://127.0.0.1:{Loopback.FreePort()}/");
         manager.Set("gone", "ready", dead);
         manager.OnEnsure = (id, _) => Task.FromResult(FakeModelManager.Error(503, $"Model '{id}' failed to start: exited with code 1", "model_unavailable"));
         await using var gateway = await GatewayServer.StartAsync(ManagerSettings(manager.BaseAddress));
@@ -223,7 +223,7 @@ public sealed class ModelManagerRoutingTests
     public async Task Before_the_catalog_is_known_a_request_asks_ModelManager_and_fixed_models_are_untouched()
     {
         await using var fixedSimulator = await SimulatorServer.StartAsync("fixed");
-        var nowhere = new Uri($"http://127.0.0.1:{ClosedPort()}/");
+        var nowhere = new Uri($"http://127.0.0.1:{Loopback.FreePort()}/");
         await using var gateway = await GatewayServer.StartAsync(
             [.. ManagerSettings(nowhere), .. GatewayServer.ModelSettings("fixed", fixedSimulator.BaseAddress)]);
 
@@ -319,13 +319,5 @@ public sealed class ModelManagerRoutingTests
             await Manager.DisposeAsync();
             await Simulator.DisposeAsync();
         }
-    }
-
-    /// <summary>A loopback port nothing listens on (taken from the kernel, then released).</summary>
-    internal static int ClosedPort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,6 +1,6 @@
 using System.Text;
 using LlmAspire.Gateway.Tests.Infrastructure;
-using LlmAspire.HostileInput;
+using LlmAspire.TestToolkit.HostileInput;
 using Microsoft.Extensions.Logging;
 
 namespace LlmAspire.Gateway.Tests;

@@ -1,7 +1,8 @@
 using System.Net;
 using LlmAspire.Gateway.Tests.Infrastructure;
-using static LlmAspire.Gateway.Tests.Infrastructure.OpenAiRequests;
+using LlmAspire.TestToolkit.Servers;
 using static LlmAspire.Gateway.Tests.Infrastructure.StorageServers;
+using static LlmAspire.TestToolkit.OpenAiRequests;
 
 namespace LlmAspire.Gateway.Tests;
 
@@ -94,7 +95,7 @@ public sealed class RateLimitTests(StorageServers servers) : IAsyncLifetime
     public async Task Without_redis_each_replica_enforces_the_limit_on_its_own()
     {
         // Nothing listens there: the gateway starts, warns, and limits in memory.
-        await using var gateway = await StartGatewayAsync($"127.0.0.1:{NativeServer.FreePort()}");
+        await using var gateway = await StartGatewayAsync($"127.0.0.1:{Loopback.FreePort()}");
         var (_, key) = await CreateKeyAsync(gateway, "team-local", new { requests_per_minute = 2 });
 
         var statuses = new List<HttpStatusCode>();

@@ -1,9 +1,11 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using LlmAspire.Gateway.Tests.Infrastructure;
+using LlmAspire.TestToolkit.Servers;
+using LlmAspire.TestToolkit.Servers.Processes;
 using static LlmAspire.Gateway.Tests.Infrastructure.LedgerTable;
-using static LlmAspire.Gateway.Tests.Infrastructure.OpenAiRequests;
 using static LlmAspire.Gateway.Tests.Infrastructure.StorageServers;
+using static LlmAspire.TestToolkit.OpenAiRequests;
 
 namespace LlmAspire.Gateway.Tests;
 
@@ -95,7 +97,7 @@ public sealed class ShutdownTests(StorageServers servers) : IAsyncLifetime
         }).ToArray();
 
         await Task.WhenAll(started.Select(signal => signal.Task)).WaitAsync(guard.Token);
-        gateway.Signal(NativeServer.SigTerm);
+        gateway.Signal(Signals.SigTerm);
 
         // Reading each to its end without an exception is the point: the streams are ended, not cut.
         var ended = await Task.WhenAll(streams);

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using LlmAspire.Gateway.Api.Telemetry;
 using LlmAspire.Gateway.Tests.Infrastructure;
-using static LlmAspire.Gateway.Tests.Infrastructure.OpenAiRequests;
+using static LlmAspire.TestToolkit.OpenAiRequests;
 
 namespace LlmAspire.Gateway.Tests;
 

@@ -1,9 +1,10 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using LlmAspire.Gateway.Tests.Infrastructure;
+using LlmAspire.TestToolkit.Servers;
 using static LlmAspire.Gateway.Tests.Infrastructure.LedgerTable;
-using static LlmAspire.Gateway.Tests.Infrastructure.OpenAiRequests;
 using static LlmAspire.Gateway.Tests.Infrastructure.StorageServers;
+using static LlmAspire.TestToolkit.OpenAiRequests;
 
 namespace LlmAspire.Gateway.Tests;
 

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using LlmAspire.ModelManager.Activity;
 using LlmAspire.ModelManager.Catalog;
+using LlmAspire.ModelManager.Client;
 using LlmAspire.ModelManager.Runtimes;
 using LlmAspire.ModelManager.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,9 +1,9 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
-using LlmAspire.HostileInput;
 using LlmAspire.ModelManager.Runtimes;
 using LlmAspire.ModelManager.Tests.Infrastructure;
+using LlmAspire.TestToolkit.HostileInput;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmAspire.ModelManager.Tests;

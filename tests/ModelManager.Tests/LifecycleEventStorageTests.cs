@@ -2,10 +2,11 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using LlmAspire.Gateway.Tests.Infrastructure;
+using LlmAspire.ModelManager.Client;
 using LlmAspire.ModelManager.Lifecycle;
 using LlmAspire.ModelManager.Tests.Infrastructure;
 using LlmAspire.Storage;
+using LlmAspire.TestToolkit.Servers;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
@@ -21,7 +22,7 @@ public sealed partial class LifecycleEventStorageTests : IAsyncLifetime
     private readonly DirectoryInfo stateDirectory = Directory.CreateTempSubdirectory("llmaspire-mm-events-");
     private readonly string name = $"test-{Guid.NewGuid():N}"[..16];
     private readonly List<ModelManagerHost> hosts = [];
-    private readonly CollectedLogs writerLogs = new(WriterCategory);
+    private readonly LogCollector writerLogs = new(WriterCategory);
     private PostgresServer postgres = null!;
 
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;

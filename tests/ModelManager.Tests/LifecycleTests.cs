@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using LlmAspire.ModelManager.Activity;
 using LlmAspire.ModelManager.Catalog;
+using LlmAspire.ModelManager.Client;
 using LlmAspire.ModelManager.Lifecycle;
 using LlmAspire.ModelManager.Runtimes;
 using LlmAspire.ModelManager.Telemetry;

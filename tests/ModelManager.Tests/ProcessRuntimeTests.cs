@@ -4,6 +4,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
 using LlmAspire.ModelManager.Tests.Infrastructure;
+using LlmAspire.TestToolkit.Servers.Processes;
 
 namespace LlmAspire.ModelManager.Tests;
 
@@ -43,19 +44,6 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
 
     private static int Pid(JsonNode model) => int.Parse((string)model["instance"]!, CultureInfo.InvariantCulture);
 
-    private static bool IsRunning(int pid)
-    {
-        try
-        {
-            using var process = Process.GetProcessById(pid);
-            return !process.HasExited && File.Exists($"/proc/{pid}/stat") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal);
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
-    }
-
     [Fact]
     public async Task The_first_ensure_starts_the_server_it_answers_and_it_stops_after_its_idle_timeout()
     {
@@ -74,7 +62,7 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
         Assert.Contains("chat.completion", answer, StringComparison.Ordinal);
 
         await host.WaitForStateAsync("sim", "stopped");
-        await Eventually.HoldsAsync(() => !IsRunning(pid), "the server process has ended");
+        await Eventually.HoldsAsync(() => !ProcessTree.IsRunning(pid), "the server process has ended");
         Assert.Equal(["starting", "ready", "stopping", "stopped"], await host.EventsAsync("sim"));
         Assert.Empty(stateDirectory.EnumerateFiles("*.json"));
     }
@@ -113,7 +101,7 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
         await first.DisposeAsync();
 
         // ModelManager is down; the model keeps serving.
-        Assert.True(IsRunning(pid));
+        Assert.True(ProcessTree.IsRunning(pid));
         Assert.Contains("chat.completion", await SimulatorCalls.CompleteAsync(endpoint, "sim"), StringComparison.Ordinal);
 
         var second = await StartAsync(catalog: TestCatalog.SimulatorProcess("sim"));
@@ -127,7 +115,7 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
 
         hosts.Remove(second);
         await second.DisposeAsync();
-        await Eventually.HoldsAsync(() => !IsRunning(pid), "the adopted process was stopped with its ModelManager");
+        await Eventually.HoldsAsync(() => !ProcessTree.IsRunning(pid), "the adopted process was stopped with its ModelManager");
     }
 
     [Fact]
@@ -144,7 +132,7 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
         Assert.Equal("starting", await first.StateAsync("sim"));
         hosts.Remove(first);
         await first.DisposeAsync();
-        Assert.True(IsRunning(pid));
+        Assert.True(ProcessTree.IsRunning(pid));
 
         var second = await StartAsync(catalog: TestCatalog.SimulatorProcess("sim", simulatorArgs: ["--startup-delay-ms", "3000"]));
         var adopted = await second.EnsureAsync("sim");
@@ -197,7 +185,7 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
         Assert.Equal("ready", await host.StateAsync("a"));
         Assert.Equal("ready", await host.StateAsync("c"));
         Assert.Contains("evicted", await host.EventsAsync("b"));
-        Assert.True(IsRunning(Pid(a)));
+        Assert.True(ProcessTree.IsRunning(Pid(a)));
     }
 
     [Fact]

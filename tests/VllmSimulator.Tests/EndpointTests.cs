@@ -6,9 +6,9 @@ namespace LlmAspire.VllmSimulator.Tests;
 
 public sealed class DefaultSimulator : IAsyncLifetime
 {
-    public SimulatorHost Host { get; private set; } = null!;
+    public SimulatorServer Host { get; private set; } = null!;
 
-    public async ValueTask InitializeAsync() => Host = await SimulatorHost.StartAsync("--model", "sim-model,second-model");
+    public async ValueTask InitializeAsync() => Host = await SimulatorServer.StartWithArgumentsAsync("--model", "sim-model,second-model");
 
     public ValueTask DisposeAsync() => Host.DisposeAsync();
 }
@@ -42,7 +42,7 @@ public sealed partial class EndpointTests(DefaultSimulator simulator) : IClassFi
     [Fact]
     public async Task ChatCompletionHasVllmShapeAndConsistentUsage()
     {
-        using var response = await Client.SendAsync(SimulatorHost.Post("/v1/chat/completions", Chat), Cancel);
+        using var response = await Client.SendAsync(OpenAiRequests.Post("/v1/chat/completions", Chat), Cancel);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("application/json", response.Content.Headers.ContentType!.ToString());
         var body = await response.Content.ReadAsStringAsync(Cancel);
@@ -73,7 +73,7 @@ public sealed partial class EndpointTests(DefaultSimulator simulator) : IClassFi
     public async Task StreamedChatIsRoleChunkThenOneChunkPerTokenThenDone()
     {
         using var response = await Client.SendAsync(
-            SimulatorHost.Post("/v1/chat/completions", """{"messages":[{"role":"user","content":"hi"}],"stream":true,"max_tokens":4}"""),
+            OpenAiRequests.Post("/v1/chat/completions", """{"messages":[{"role":"user","content":"hi"}],"stream":true,"max_tokens":4}"""),
             HttpCompletionOption.ResponseHeadersRead, Cancel);
         Assert.Equal("text/event-stream; charset=utf-8", response.Content.Headers.ContentType!.ToString());
         var events = await Sse.ReadEventsAsync(response, Cancel);
@@ -189,7 +189,7 @@ public sealed partial class EndpointTests(DefaultSimulator simulator) : IClassFi
     public async Task UnknownModelIs404InOpenAiErrorShape()
     {
         using var response = await Client.SendAsync(
-            SimulatorHost.Post("/v1/chat/completions", """{"model":"nope","messages":[{"role":"user","content":"hi"}]}"""), Cancel);
+            OpenAiRequests.Post("/v1/chat/completions", """{"model":"nope","messages":[{"role":"user","content":"hi"}]}"""), Cancel);
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Equal(
             """{"error":{"message":"The model `nope` does not exist.","type":"NotFoundError","param":"model","code":404}}""",
@@ -208,7 +208,7 @@ public sealed partial class EndpointTests(DefaultSimulator simulator) : IClassFi
     [InlineData("/v1/embeddings", """{"input":["\ude00"]}""", null)]
     public async Task BadRequestsAre400InOpenAiErrorShape(string path, string body, string? param)
     {
-        using var response = await Client.SendAsync(SimulatorHost.Post(path, body), Cancel);
+        using var response = await Client.SendAsync(OpenAiRequests.Post(path, body), Cancel);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Cancel));
         var error = json.RootElement.GetProperty("error");
@@ -225,7 +225,7 @@ public sealed partial class EndpointTests(DefaultSimulator simulator) : IClassFi
     [InlineData("x-sim-fault", "explode")]
     public async Task InvalidOverrideHeaderIs400NamingTheHeader(string header, string value)
     {
-        using var response = await Client.SendAsync(SimulatorHost.Post("/v1/chat/completions", Chat, (header, value)), Cancel);
+        using var response = await Client.SendAsync(OpenAiRequests.Post("/v1/chat/completions", Chat, (header, value)), Cancel);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains(header, await response.Content.ReadAsStringAsync(Cancel), StringComparison.Ordinal);
     }
@@ -245,7 +245,7 @@ public sealed partial class EndpointTests(DefaultSimulator simulator) : IClassFi
     public async Task ErrorFaultAnswersThatStatusInOpenAiShape(int status, string type)
     {
         using var response = await Client.SendAsync(
-            SimulatorHost.Post("/v1/chat/completions", Chat.Replace("}]}", "}],\"stream\":true}", StringComparison.Ordinal), ("x-sim-fault", $"error={status}")),
+            OpenAiRequests.Post("/v1/chat/completions", Chat.Replace("}]}", "}],\"stream\":true}", StringComparison.Ordinal), ("x-sim-fault", $"error={status}")),
             Cancel);
         Assert.Equal(status, (int)response.StatusCode);
         Assert.Equal("application/json", response.Content.Headers.ContentType!.ToString());
@@ -272,14 +272,14 @@ public sealed partial class EndpointTests(DefaultSimulator simulator) : IClassFi
     [Fact]
     public async Task StreamErrorAfterIs500WhenNotStreaming()
     {
-        using var response = await Client.SendAsync(SimulatorHost.Post("/v1/chat/completions", Chat, ("x-sim-fault", "stream-error-after=2")), Cancel);
+        using var response = await Client.SendAsync(OpenAiRequests.Post("/v1/chat/completions", Chat, ("x-sim-fault", "stream-error-after=2")), Cancel);
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
         Assert.Contains("\"type\":\"InternalServerError\"", await response.Content.ReadAsStringAsync(Cancel), StringComparison.Ordinal);
     }
 
     private async Task<JsonDocument> PostJsonAsync(string path, string body)
     {
-        using var response = await Client.SendAsync(SimulatorHost.Post(path, body), Cancel);
+        using var response = await Client.SendAsync(OpenAiRequests.Post(path, body), Cancel);
         var text = await response.Content.ReadAsStringAsync(Cancel);
         Assert.True(response.IsSuccessStatusCode, text);
         return JsonDocument.Parse(text);
@@ -287,7 +287,7 @@ public sealed partial class EndpointTests(DefaultSimulator simulator) : IClassFi
 
     private async Task<List<string>> StreamAsync(string path, string body, params (string, string)[] headers)
     {
-        using var response = await Client.SendAsync(SimulatorHost.Post(path, body, headers), HttpCompletionOption.ResponseHeadersRead, Cancel);
+        using var response = await Client.SendAsync(OpenAiRequests.Post(path, body, headers), HttpCompletionOption.ResponseHeadersRead, Cancel);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return await Sse.ReadEventsAsync(response, Cancel);
     }

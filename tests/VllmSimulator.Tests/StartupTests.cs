@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using LlmAspire.TestToolkit.Servers;
 using Microsoft.Extensions.Options;
 
 namespace LlmAspire.VllmSimulator.Tests;
@@ -12,7 +13,7 @@ public sealed class StartupTests
     [Fact]
     public async Task ServerDoesNotListenUntilTheStartupDelayHasPassed()
     {
-        var port = FreePort();
+        var port = Loopback.FreePort();
         var app = SimulatorApplication.Build(["--urls", $"http://127.0.0.1:{port}", "--startup-delay-ms", "2000"]);
         await using (app)
         {
@@ -52,17 +53,10 @@ public sealed class StartupTests
     [Fact]
     public async Task SettingsCanComeFromConfigurationKeysToo()
     {
-        await using var host = await SimulatorHost.StartAsync("--Simulator:OutputTokens=3", "--model", "m1");
-        using var response = await host.Client.SendAsync(SimulatorHost.Post("/v1/completions", """{"prompt":"x"}"""), Cancel);
+        await using var host = await SimulatorServer.StartWithArgumentsAsync("--Simulator:OutputTokens=3", "--model", "m1");
+        using var response = await host.Client.SendAsync(OpenAiRequests.Post("/v1/completions", """{"prompt":"x"}"""), Cancel);
         var body = await response.Content.ReadAsStringAsync(Cancel);
         Assert.Contains("\"completion_tokens\":3}", body, StringComparison.Ordinal);
         Assert.Contains("\"model\":\"m1\"", body, StringComparison.Ordinal);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -8,7 +8,7 @@ using LlmAspire.Bench.Scenarios;
 namespace LlmAspire.Bench;
 
 /// <summary>docs/benchmarks.md: how and where the numbers were taken, the bars, then one section per scenario.</summary>
-public sealed class BenchReport(BenchSettings settings, string repositoryRoot)
+internal sealed class BenchReport(BenchSettings settings, string repositoryRoot)
 {
     private readonly List<(string Title, ScenarioResult Result)> sections = [];
     private readonly DateTime started = DateTime.UtcNow;

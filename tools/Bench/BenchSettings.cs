@@ -5,7 +5,7 @@ namespace LlmAspire.Bench;
 /// <see cref="Settle"/> of unmeasured load on the same target (connections open, pools warm); targets take turns in
 /// each of <see cref="Rounds"/> rounds, after <see cref="Warmup"/> per target at start (JIT, tiering).
 /// </summary>
-public sealed record BenchSettings(string Name, int Rounds, TimeSpan Measure, TimeSpan Settle, TimeSpan Warmup)
+internal sealed record BenchSettings(string Name, int Rounds, TimeSpan Measure, TimeSpan Settle, TimeSpan Warmup)
 {
     public static BenchSettings Full { get; } = new("full", 6, TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(3));
 

@@ -11,7 +11,7 @@ namespace LlmAspire.VllmSimulator;
 /// Builds the simulator as a <see cref="WebApplication"/>: used by Program.cs, and by tests that host it in-process
 /// (pass <c>--urls http://127.0.0.1:0</c> and read the bound address from IServerAddressesFeature after start).
 /// </summary>
-public static class SimulatorApplication
+internal static class SimulatorApplication
 {
     /// <summary>Command-line switches, vLLM style, mapped onto the "Simulator" section.</summary>
     public static IReadOnlyDictionary<string, string> SwitchMappings { get; } = new Dictionary<string, string>

@@ -13,7 +13,7 @@ namespace LlmAspire.ModelManager.Runtimes.Docker;
 /// one; GPUs are device requests (what <c>docker run --gpus</c> sends), model caches are volumes, and the server is
 /// reached on a loopback port, either directly (host network) or published on 127.0.0.1 (bridge).
 /// </summary>
-public sealed partial class DockerRuntime : IModelServerRuntime, IDisposable
+internal sealed partial class DockerRuntime : IModelServerRuntime, IDisposable
 {
     public const string ModelLabel = "llmaspire.model";
     public const string InstanceLabel = "llmaspire.instance";

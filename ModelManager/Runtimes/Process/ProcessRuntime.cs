@@ -13,7 +13,7 @@ namespace LlmAspire.ModelManager.Runtimes.Process;
 /// reach it, and stopping it reaches its workers), writes its output to a log file rather than a pipe (so it outlives a
 /// ModelManager restart), and is described by a state file from which a restarted ModelManager adopts it.
 /// </summary>
-public sealed partial class ProcessRuntime(IOptions<ModelManagerOptions> options, ILogger<ProcessRuntime> logger) : IModelServerRuntime
+internal sealed partial class ProcessRuntime(IOptions<ModelManagerOptions> options, ILogger<ProcessRuntime> logger) : IModelServerRuntime
 {
     // The server's output goes to the log file; stdin is /dev/null. `exec` keeps the shell's pid, which becomes the server's.
     private const string LaunchScript = "log=$1; shift; exec \"$@\" </dev/null >>\"$log\" 2>&1";

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using LlmAspire.TestToolkit.Servers.Processes;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmAspire.AppHost.Tests.Infrastructure;

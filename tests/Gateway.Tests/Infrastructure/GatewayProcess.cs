@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using LlmAspire.TestToolkit.Servers;
+using LlmAspire.TestToolkit.Servers.Processes;
 
 namespace LlmAspire.Gateway.Tests.Infrastructure;
 
@@ -32,7 +34,7 @@ public sealed class GatewayProcess : IAsyncDisposable
     public static async Task<GatewayProcess> StartAsync(IEnumerable<KeyValuePair<string, string>> settings)
     {
         var directory = Directory.CreateTempSubdirectory("llmaspire-gateway-").FullName;
-        var port = NativeServer.FreePort();
+        var port = Loopback.FreePort();
         var baseAddress = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}");
         string[] arguments =
         [
@@ -41,25 +43,24 @@ public sealed class GatewayProcess : IAsyncDisposable
             "--contentRoot", directory,
             .. settings.SelectMany(setting => new[] { $"--{setting.Key}", setting.Value }),
         ];
-        var process = NativeServer.Start("dotnet", arguments, Path.Combine(directory, "gateway.log"));
+        var logFile = Path.Combine(directory, "gateway.log");
+        var process = LoggedProcess.Start("dotnet", arguments, logFile);
         var gateway = new GatewayProcess(process, directory, baseAddress);
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!await gateway.AliveAsync())
+        try
         {
-            if (process.HasExited || DateTime.UtcNow > deadline)
-            {
-                await gateway.DisposeAsync();
-                throw new InvalidOperationException($"The gateway did not start on {baseAddress}: {gateway.Output}");
-            }
-
-            await Task.Delay(100);
+            await LoggedProcess.WaitUntilReadyAsync(process, logFile, gateway.AliveAsync, $"The gateway on {baseAddress}", TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(100));
+        }
+        catch
+        {
+            await gateway.DisposeAsync();
+            throw;
         }
 
         return gateway;
     }
 
     /// <summary>Sends <paramref name="signal"/> to the process by its PID.</summary>
-    public void Signal(int signal) => NativeServer.Signal(process.Id, signal);
+    public void Signal(int signal) => Signals.Send(process.Id, signal);
 
     /// <summary>Waits for the process to end; fails the test when it has not within <paramref name="guard"/>.</summary>
     public async Task WaitForExitAsync(TimeSpan guard)
@@ -73,7 +74,7 @@ public sealed class GatewayProcess : IAsyncDisposable
         Client.Dispose();
         if (!process.HasExited)
         {
-            NativeServer.Signal(process.Id, NativeServer.SigKill);
+            Signals.Send(process.Id, Signals.SigKill);
             await process.WaitForExitAsync();
         }
 

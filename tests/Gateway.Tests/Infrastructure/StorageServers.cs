@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using LlmAspire.TestToolkit.Servers;
 
 [assembly: AssemblyFixture(typeof(LlmAspire.Gateway.Tests.Infrastructure.StorageServers))]
 

@@ -8,7 +8,7 @@ namespace LlmAspire.ModelManager.Tests.Infrastructure;
 /// be tested in virtual time. It counts starts and stops per model, can fail or hold starts, can have servers "crash",
 /// and can pretend a server was left running by a previous ModelManager.
 /// </summary>
-public sealed class FakeRuntime(Uri readyServer) : IModelServerRuntime
+internal sealed class FakeRuntime(Uri readyServer) : IModelServerRuntime
 {
     private readonly Lock gate = new();
     private readonly List<string> started = [];

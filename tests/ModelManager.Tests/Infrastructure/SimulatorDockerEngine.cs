@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Docker.DotNet.Models;
+using LlmAspire.TestToolkit.Docker;
 
 namespace LlmAspire.ModelManager.Tests.Infrastructure;
 

@@ -1,7 +1,7 @@
 namespace LlmAspire.Bench.Infrastructure;
 
 /// <summary>Percentiles of a set of samples (microseconds, by convention of this tool).</summary>
-public sealed class Distribution
+internal sealed class Distribution
 {
     private readonly double[] sorted;
 

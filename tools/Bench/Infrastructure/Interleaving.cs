@@ -1,7 +1,7 @@
 namespace LlmAspire.Bench.Infrastructure;
 
 /// <summary>Runs targets in turns so that machine noise (other processes, thermal, GC) hits every target alike.</summary>
-public static class Interleaving
+internal static class Interleaving
 {
     /// <summary>Every target once per round; each round starts one target later than the previous one.</summary>
     public static IEnumerable<(int Round, T Target)> Rounds<T>(IReadOnlyList<T> targets, int rounds)

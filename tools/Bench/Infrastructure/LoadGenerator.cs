@@ -5,10 +5,10 @@ using System.Net.Http.Headers;
 namespace LlmAspire.Bench.Infrastructure;
 
 /// <summary>Latencies and throughput of one closed-loop run of non-streaming requests.</summary>
-public sealed record RequestRun(Distribution Latency, double RequestsPerSecond, int Errors);
+internal sealed record RequestRun(Distribution Latency, double RequestsPerSecond, int Errors);
 
 /// <summary>Time to first token and gaps between tokens of one closed-loop run of streamed requests.</summary>
-public sealed record StreamRun(Distribution TimeToFirstToken, Distribution TokenGaps, int Streams, int Errors);
+internal sealed record StreamRun(Distribution TimeToFirstToken, Distribution TokenGaps, int Streams, int Errors);
 
 /// <summary>
 /// A closed-loop load generator: a fixed number of workers, each sending its next request as soon as it has read the
@@ -16,7 +16,7 @@ public sealed record StreamRun(Distribution TimeToFirstToken, Distribution Token
 /// buffer; one pooled HTTP/1.1 handler serves every target. Bounded: a run stops taking new requests at its duration
 /// and abandons any request still running 30 s later (counted as an error).
 /// </summary>
-public sealed class LoadGenerator(int maxConnectionsPerServer, CancellationToken stopping) : IDisposable
+internal sealed class LoadGenerator(int maxConnectionsPerServer, CancellationToken stopping) : IDisposable
 {
     private static readonly TimeSpan Grace = TimeSpan.FromSeconds(30);
 

@@ -4,7 +4,7 @@ namespace LlmAspire.Bench.Infrastructure;
 
 /// <summary>How busy the machine's CPUs are, from /proc/stat: sampled before and after a run, when none of the
 /// benchmark's servers is running, it shows whether anything else was competing with the measurements.</summary>
-public static class MachineLoad
+internal static class MachineLoad
 {
     /// <summary>Percentage of CPU time spent not idle over <paramref name="window"/>; NaN when /proc/stat is unreadable.</summary>
     public static async Task<double> BusyPercentAsync(TimeSpan window, CancellationToken cancellation)

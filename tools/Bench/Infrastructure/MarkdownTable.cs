@@ -7,7 +7,7 @@ namespace LlmAspire.Bench.Infrastructure;
 /// A GitHub-flavoured markdown table: the first column left-aligned, the others right-aligned (numbers) unless
 /// <see cref="TextColumns"/> is set.
 /// </summary>
-public sealed class MarkdownTable(params string[] headers)
+internal sealed class MarkdownTable(params string[] headers)
 {
     private readonly List<string[]> rows = [];
 

@@ -1,10 +1,11 @@
 using System.Diagnostics;
 using System.Text;
+using LlmAspire.TestToolkit.Servers;
 
 namespace LlmAspire.Bench.Infrastructure;
 
 /// <summary>Starts the servers a scenario measures, from the Release builds in the repository, on free loopback ports.</summary>
-public sealed class Servers(string repositoryRoot, string workDirectory, CancellationToken cancellation)
+internal sealed class Servers(string repositoryRoot, string workDirectory, CancellationToken cancellation)
 {
     private static readonly Dictionary<string, string> QuietLogs = new() { ["Logging__LogLevel__Default"] = "Warning" };
 
@@ -63,42 +64,28 @@ public sealed class Servers(string repositoryRoot, string workDirectory, Cancell
     /// <summary>The simulator's assembly, for servers that ModelManager starts itself.</summary>
     public string SimulatorDll => Dll("tools/VllmSimulator", "VllmSimulator");
 
-    /// <summary>A private redis-server without persistence; its connection string is <c>host:port</c> of the base address.</summary>
-    public Task<ServerProcess> StartRedisAsync()
+    /// <summary>A private redis-server without persistence (the tests' launcher), its output in the work directory.</summary>
+    public async Task<RedisServer> StartRedisAsync()
     {
-        var address = LoopbackAddress();
-        var directory = Directory.CreateDirectory(Path.Combine(WorkDirectory, "redis")).FullName;
-        return ServerProcess.StartAsync("redis", "redis-server",
-            ["--port", $"{address.Port}", "--bind", "127.0.0.1", "--dir", directory, "--save", "", "--appendonly", "no"],
-            address, readyPath: null, WorkDirectory, null, cancellation);
+        var redis = await RedisServer.StartAsync(Path.Combine(WorkDirectory, "redis.log"));
+        ServerProcess.ReportStarted("redis", redis.ProcessId, new Uri($"http://127.0.0.1:{redis.Port}"));
+        return redis;
     }
 
     /// <summary>
-    /// A private PostgreSQL cluster in a temporary directory, trusting local connections; the gateway uses its
-    /// <c>postgres</c> database. PostgreSQL refuses to run as root, so under root it runs as Debian's <c>postgres</c> user.
+    /// A private PostgreSQL cluster (the tests' launcher), its output in the work directory; the gateway uses its
+    /// <c>postgres</c> database with the connection string production gets, without the tests' client timeouts.
     /// </summary>
-    public async Task<(ServerProcess Process, string ConnectionString)> StartPostgresAsync()
+    public async Task<(PostgresServer Server, string ConnectionString)> StartPostgresAsync()
     {
-        var address = LoopbackAddress();
-        // Outside the work directory: that one is private to this user, and the server's user must reach its data.
-        var directory = Directory.CreateTempSubdirectory("llmaspire-bench-postgres-").FullName;
-        var data = Path.Combine(directory, "data");
-        var bin = Directory.GetDirectories("/usr/lib/postgresql").OrderByDescending(d => d, StringComparer.Ordinal).Select(d => Path.Combine(d, "bin")).First();
-        var root = Environment.UserName == "root";
-        (string, string[]) AsServerUser(string binary, params string[] arguments) =>
-            root ? ("setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", "--", binary, .. arguments]) : (binary, arguments);
-
-        if (root)
+        // A stock server: the ledger's writes are measured with fsync on and the default connection limit.
+        var postgres = await PostgresServer.StartAsync(new PostgresServerOptions
         {
-            await RunAsync("chown", "postgres:postgres", directory);
-        }
-
-        var (initdb, initArguments) = AsServerUser(Path.Combine(bin, "initdb"), "-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "--no-instructions");
-        await RunAsync(initdb, initArguments);
-        var (postgres, arguments) = AsServerUser(Path.Combine(bin, "postgres"), "-D", data, "-p", $"{address.Port}",
-            "-c", "listen_addresses=127.0.0.1", "-c", $"unix_socket_directories={directory}");
-        var process = await ServerProcess.StartAsync("postgres", postgres, arguments, address, readyPath: null, WorkDirectory, null, cancellation);
-        return (process, $"Host=127.0.0.1;Port={address.Port};Username=postgres;Database=postgres");
+            Settings = new Dictionary<string, string>(),
+            LogFile = Path.Combine(WorkDirectory, "postgres.log"),
+        });
+        ServerProcess.ReportStarted("postgres", postgres.ProcessId, new Uri($"http://127.0.0.1:{postgres.Port}"));
+        return (postgres, $"Host=127.0.0.1;Port={postgres.Port};Username=postgres;Database=postgres");
     }
 
     /// <summary>
@@ -173,19 +160,7 @@ public sealed class Servers(string repositoryRoot, string workDirectory, Cancell
         }
     }
 
-    private async Task RunAsync(string fileName, params string[] arguments)
-    {
-        using var process = Process.Start(new ProcessStartInfo(fileName, arguments) { RedirectStandardOutput = true, RedirectStandardError = true })!;
-        var output = process.StandardOutput.ReadToEndAsync(cancellation);
-        var errors = process.StandardError.ReadToEndAsync(cancellation);
-        await process.WaitForExitAsync(cancellation);
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{fileName} {string.Join(' ', arguments)} failed: {await output}{await errors}");
-        }
-    }
-
-    private static Uri LoopbackAddress() => new($"http://127.0.0.1:{ServerProcess.FreePort()}");
+    private static Uri LoopbackAddress() => new($"http://127.0.0.1:{Loopback.FreePort()}");
 
     private string Dll(string project, string assembly)
     {

@@ -6,7 +6,7 @@ namespace LlmAspire.Bench.Infrastructure;
 /// or <c>text</c> (completions). The assistant-role event with empty content, comments and <c>[DONE]</c> are not
 /// tokens. One instance per worker, <see cref="Reset"/> between streams.
 /// </summary>
-public sealed class SseTokenReader
+internal sealed class SseTokenReader
 {
     private byte[] pending = new byte[16 * 1024];
     private int length;

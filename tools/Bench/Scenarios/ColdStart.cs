@@ -14,7 +14,7 @@ namespace LlmAspire.Bench.Scenarios;
 /// ready (ModelManager's readiness check passed) → first event at the client; the bar is the last part, the
 /// platform's own share once the server is ready. The baseline is the same request to the warm model.
 /// </summary>
-public sealed class ColdStart : IScenario
+internal sealed class ColdStart : IScenario
 {
     private const string Model = "cold";
     private const string Token = "bench-token";

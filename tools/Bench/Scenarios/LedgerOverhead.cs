@@ -9,7 +9,7 @@ namespace LlmAspire.Bench.Scenarios;
 /// writing a ledger row per request and one with <c>Gateway:Ledger:Enabled=false</c>. The row is queued on the
 /// request path and written in batches by a background writer, so the bar is that it adds at most 5% to p50.
 /// </summary>
-public sealed class LedgerOverhead : IScenario
+internal sealed class LedgerOverhead : IScenario
 {
     private const string Model = "m";
 
@@ -20,7 +20,7 @@ public sealed class LedgerOverhead : IScenario
         var servers = context.Servers;
         await using var simulator = await servers.StartSimulatorAsync("simulator-ledger", Model, "--output-tokens", "16");
         var (postgres, database) = await servers.StartPostgresAsync();
-        await using var postgresProcess = postgres;
+        await using var postgresServer = postgres;
         var models = new Dictionary<string, Uri> { [Model] = simulator.BaseAddress };
         Dictionary<string, string> Settings(bool ledger) => new()
         {

@@ -10,7 +10,7 @@ namespace LlmAspire.Bench.Scenarios;
 /// (a) small non-streaming completions from a zero-delay simulator: latency at 1 client, throughput at 16;
 /// (b) streamed completions paced at 100 tokens/s: time to first token and the gaps between tokens.
 /// </summary>
-public sealed class ProxyOverhead : IScenario
+internal sealed class ProxyOverhead : IScenario
 {
     private const string FastModel = "fast", PacedModel = "paced";
     private const int SmallTokens = 16, StreamTokens = 50, TokensPerSecond = 100;

@@ -7,7 +7,7 @@ namespace LlmAspire.Bench.Scenarios;
 /// Non-streaming requests against several targets, interleaved round by round: latency at 1 client and throughput at
 /// 16, each the median over rounds. For scenarios that compare gateway configurations on the same request.
 /// </summary>
-public static class RequestComparison
+internal static class RequestComparison
 {
     public const int LatencyWorkers = 1, ThroughputWorkers = 16;
 

@@ -9,7 +9,7 @@ namespace LlmAspire.Bench.Scenarios;
 /// request from the cache (<c>x-cache: hit</c>), the same gateway forwarding a sampled request to a zero-delay
 /// simulator (<c>x-cache: bypass</c>: the miss path without the store), and the simulator called directly.
 /// </summary>
-public sealed class ResponseCacheHits : IScenario
+internal sealed class ResponseCacheHits : IScenario
 {
     private const string Model = "m";
 
@@ -21,7 +21,7 @@ public sealed class ResponseCacheHits : IScenario
         await using var simulator = await servers.StartSimulatorAsync("simulator-cache", Model, "--output-tokens", "16");
         await using var redis = await servers.StartRedisAsync();
         await using var gateway = await servers.StartGatewayAsync(new Dictionary<string, Uri> { [Model] = simulator.BaseAddress },
-            new Dictionary<string, string> { ["ConnectionStrings__cache"] = $"{redis.BaseAddress.Host}:{redis.BaseAddress.Port}" }, "gateway-cache");
+            new Dictionary<string, string> { ["ConnectionStrings__cache"] = redis.ConnectionString }, "gateway-cache");
 
         var chat = new Uri(gateway.BaseAddress, "/v1/chat/completions");
         RequestComparison.Target[] targets =

@@ -65,7 +65,7 @@ internal static class RequestParser
             else if (kind == ApiKind.ChatCompletions && reader.ValueTextEquals("messages"u8))
             {
                 reader.Read();
-                if (!ReadMessages(ref reader, ref text))
+                if (!PromptReader.ReadMessages(ref reader, ref text))
                 {
                     return Fail(out error, "messages must be an array of message objects.", "messages");
                 }
@@ -75,7 +75,7 @@ internal static class RequestParser
             else if (kind == ApiKind.Completions && reader.ValueTextEquals("prompt"u8))
             {
                 reader.Read();
-                if (!ReadStringOrStrings(ref reader, ref text))
+                if (!PromptReader.ReadStringOrStrings(ref reader, ref text))
                 {
                     return Fail(out error, "prompt must be a string or an array of strings.", "prompt");
                 }
@@ -85,7 +85,7 @@ internal static class RequestParser
             else if (kind == ApiKind.Embeddings && reader.ValueTextEquals("input"u8))
             {
                 reader.Read();
-                inputs = ReadEmbeddingInputs(ref reader);
+                inputs = PromptReader.ReadEmbeddingInputs(ref reader);
                 if (inputs is null)
                 {
                     return Fail(out error, "input must be a string or a non-empty array of strings.", "input");
@@ -199,137 +199,6 @@ internal static class RequestParser
         }
 
         return null;
-    }
-
-    private static bool ReadMessages(ref Utf8JsonReader reader, ref TextStats text)
-    {
-        if (reader.TokenType != JsonTokenType.StartArray)
-        {
-            return false;
-        }
-
-        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
-        {
-            if (reader.TokenType != JsonTokenType.StartObject)
-            {
-                return false;
-            }
-
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var isContent = reader.ValueTextEquals("content"u8);
-                reader.Read();
-                if (!isContent)
-                {
-                    reader.Skip();
-                }
-                else if (!ReadContent(ref reader, ref text))
-                {
-                    return false;
-                }
-            }
-        }
-
-        return true;
-    }
-
-    /// <summary>Message content: a string, null, or an array of parts whose "text" fields count.</summary>
-    private static bool ReadContent(ref Utf8JsonReader reader, ref TextStats text)
-    {
-        switch (reader.TokenType)
-        {
-            case JsonTokenType.String:
-                text.Add(ref reader);
-                return true;
-            case JsonTokenType.Null:
-                return true;
-            case JsonTokenType.StartArray:
-                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
-                {
-                    if (reader.TokenType != JsonTokenType.StartObject)
-                    {
-                        return false;
-                    }
-
-                    while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-                    {
-                        var isText = reader.ValueTextEquals("text"u8);
-                        reader.Read();
-                        if (isText && reader.TokenType == JsonTokenType.String)
-                        {
-                            text.Add(ref reader);
-                        }
-                        else
-                        {
-                            reader.Skip();
-                        }
-                    }
-                }
-
-                return true;
-            default:
-                return false;
-        }
-    }
-
-    /// <summary>A completion prompt: a string, or an array of strings taken together as one prompt.</summary>
-    private static bool ReadStringOrStrings(ref Utf8JsonReader reader, ref TextStats text)
-    {
-        if (reader.TokenType == JsonTokenType.String)
-        {
-            text.Add(ref reader);
-            return true;
-        }
-
-        if (reader.TokenType != JsonTokenType.StartArray)
-        {
-            return false;
-        }
-
-        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
-        {
-            if (reader.TokenType != JsonTokenType.String)
-            {
-                return false;
-            }
-
-            text.Add(ref reader);
-        }
-
-        return true;
-    }
-
-    private static List<EmbeddingInput>? ReadEmbeddingInputs(ref Utf8JsonReader reader)
-    {
-        if (reader.TokenType == JsonTokenType.String)
-        {
-            return [Input(ref reader)];
-        }
-
-        if (reader.TokenType != JsonTokenType.StartArray)
-        {
-            return null;
-        }
-
-        var inputs = new List<EmbeddingInput>();
-        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
-        {
-            if (reader.TokenType != JsonTokenType.String)
-            {
-                return null;
-            }
-
-            inputs.Add(Input(ref reader));
-        }
-
-        return inputs.Count == 0 ? null : inputs;
-
-        static EmbeddingInput Input(ref Utf8JsonReader reader)
-        {
-            var text = new TextStats();
-            text.Add(ref reader);
-            return new EmbeddingInput(text.Hash, Math.Max(1, text.Words));
-        }
     }
 
     private static bool ReadStreamOptions(ref Utf8JsonReader reader, ref bool includeUsage)
