@@ -9,7 +9,7 @@ namespace LlmAspire.Gateway.Api.Admission;
 /// The admission queue of every model: fixed models' from the start, a managed model's from its first request (with
 /// the limits it had then; a changed catalog concurrency applies after a gateway restart).
 /// </summary>
-internal sealed class AdmissionQueues : IDisposable
+internal sealed class AdmissionQueues
 {
     private readonly ConcurrentDictionary<string, AdmissionQueue> queues = new(StringComparer.Ordinal);
     private readonly TimeProvider timeProvider;
@@ -36,12 +36,4 @@ internal sealed class AdmissionQueues : IDisposable
         queues.TryGetValue(model, out var queue)
             ? queue
             : queues.GetOrAdd(model, id => new AdmissionQueue(id, options, timeProvider, () => BusyChanged?.Invoke()));
-
-    public void Dispose()
-    {
-        foreach (var queue in queues.Values)
-        {
-            queue.Dispose();
-        }
-    }
 }

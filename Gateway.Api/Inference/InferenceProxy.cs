@@ -72,7 +72,7 @@ internal sealed class InferenceProxy(
         }
 
         var queue = admission.For(model.Id, route?.Options ?? model.Options);
-        var (result, slot) = await queue.EnterAsync(waiting, modelLoading: route is null);
+        var (result, slot) = await queue.EnterAsync(RequestState.Of(context).Caller, waiting, modelLoading: route is null);
         using (slot)
         {
             if (result != AdmissionResult.Admitted)
