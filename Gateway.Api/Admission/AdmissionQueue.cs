@@ -23,8 +23,8 @@ internal sealed class AdmissionQueue
 {
     private readonly FairShareLimiter limiter;
     private readonly TimeProvider timeProvider;
-    private readonly TimeSpan queueTimeout;
     private readonly Action? busyChanged;
+    private long queueTimeoutTicks;
 
     // Slots held and requests waiting for one, only to notice the 0 → 1 and 1 → 0 steps; the counts that are
     // reported come from the limiter.
@@ -43,7 +43,7 @@ internal sealed class AdmissionQueue
         Model = model;
         this.busyChanged = busyChanged;
         lastEndedTimestamp = timeProvider.GetTimestamp();
-        queueTimeout = options.QueueTimeout;
+        queueTimeoutTicks = options.QueueTimeout.Ticks;
         this.timeProvider = timeProvider;
         limiter = new FairShareLimiter(options.MaxConcurrent, options.MaxQueue);
     }
@@ -82,7 +82,7 @@ internal sealed class AdmissionQueue
     {
         if (!limiter.TryAcquire())
         {
-            using var timeout = new CancellationTokenSource(queueTimeout, timeProvider);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromTicks(Volatile.Read(ref queueTimeoutTicks)), timeProvider);
             using var waitEnds = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, timeout.Token);
             Step(ref waiting, +1);
             try
@@ -124,6 +124,23 @@ internal sealed class AdmissionQueue
                 $"Model '{Model}' did not free a slot within its queue timeout. Retry after {seconds} s.",
                 "server_error", null, "model_queue_timeout");
         return (error, retryAfter);
+    }
+
+    /// <summary>
+    /// Takes the model's current limits; returns whether they differ from the ones it had. Requests holding a slot keep
+    /// it and waiting ones keep their place: more slots admit waiters at once, fewer admit nobody until enough are freed,
+    /// and a shorter queue only refuses newcomers. A new queue timeout applies to requests that start waiting from now.
+    /// </summary>
+    public bool Apply(ModelOptions options)
+    {
+        var changed = Interlocked.Exchange(ref queueTimeoutTicks, options.QueueTimeout.Ticks) != options.QueueTimeout.Ticks;
+        if (options.MaxConcurrent == limiter.PermitLimit && options.MaxQueue == limiter.QueueLimit)
+        {
+            return changed;
+        }
+
+        limiter.SetLimits(options.MaxConcurrent, options.MaxQueue);
+        return true;
     }
 
     internal void ModelReady() => Step(ref loading, -1);

@@ -64,6 +64,29 @@ public sealed class AdmissionQueueTests
     }
 
     [Fact]
+    public async Task New_limits_apply_at_once_to_the_requests_held_and_waiting_and_a_new_queue_timeout_to_those_that_wait_from_then_on()
+    {
+        var queue = Queue(maxConcurrent: 1, queueTimeout: TimeSpan.FromMinutes(2));
+        var (_, holder) = await queue.EnterAsync(Key("a"), Token);
+        var waitingBefore = queue.EnterAsync(Key("b"), Token).AsTask();
+
+        Assert.True(queue.Apply(new ModelOptions { MaxConcurrent = 1, MaxQueue = 1, QueueTimeout = TimeSpan.FromMinutes(1) }));
+        Assert.Equal(AdmissionResult.QueueFull, (await queue.EnterAsync(Key("c"), Token)).Result);
+        Assert.True(queue.Apply(new ModelOptions { MaxConcurrent = 1, MaxQueue = 5, QueueTimeout = TimeSpan.FromMinutes(1) }));
+        var waitingAfter = queue.EnterAsync(Key("d"), Token).AsTask();
+        time.Advance(TimeSpan.FromMinutes(1));
+
+        Assert.Equal(AdmissionResult.QueueTimeout, (await waitingAfter).Result);
+        Assert.False(waitingBefore.IsCompleted);
+        Assert.False(queue.Apply(new ModelOptions { MaxConcurrent = 1, MaxQueue = 5, QueueTimeout = TimeSpan.FromMinutes(1) }));
+        Assert.True(queue.Apply(new ModelOptions { MaxConcurrent = 2, MaxQueue = 5, QueueTimeout = TimeSpan.FromMinutes(1) }));
+        using var admitted = (await waitingBefore).Slot;
+        Assert.NotNull(admitted);
+        Assert.Equal((2, 0, 2), (queue.InFlight, queue.Queued, queue.MaxConcurrent));
+        holder!.Dispose();
+    }
+
+    [Fact]
     public async Task Entering_a_queue_with_a_free_slot_allocates_the_slot_and_nothing_else()
     {
         var queue = Queue(maxConcurrent: 4);
