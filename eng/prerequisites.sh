@@ -5,6 +5,7 @@
 #   docker.io       the Docker engine (dockerd with containerd and runc)
 #   chromium        Debian's chromium (the AppHost tests drive it through Playwright)
 #   nginx           nginx (the benchmark's reverse-proxy baseline)
+#   npm             Node.js and npm (the benchmark's peer gateway comes from npm)
 set -euo pipefail
 
 missing=()
@@ -15,6 +16,7 @@ for prerequisite in "$@"; do
     docker.io) command -v dockerd >/dev/null 2>&1 || [ -x /usr/sbin/dockerd ] || missing+=(docker.io) ;;
     chromium) [ -x /usr/bin/chromium ] || missing+=(chromium) ;;
     nginx) command -v nginx >/dev/null 2>&1 || missing+=(nginx) ;;
+    npm) command -v npm >/dev/null 2>&1 || missing+=(npm) ;;
     *) echo "unknown prerequisite '$prerequisite'" >&2; exit 2 ;;
   esac
 done

@@ -30,15 +30,15 @@ internal sealed class BenchReport(BenchSettings settings, string repositoryRoot)
         text.AppendLine("alike, and each number is the median over the rounds of that round's value. The load generator, the servers and");
         text.AppendLine("the proxies share the machine's cores, so absolute numbers are low and ratios are what to compare.");
         text.AppendLine();
-        text.AppendLine("Run `eng/bench.sh` (about 15 minutes; builds the simulator, the gateway and the bench in Release, installs nginx,");
-        text.AppendLine("redis-server and PostgreSQL if missing, rewrites this file) or `eng/bench.sh --quick` (about a minute, writes `artifacts/benchmarks-quick.md`).");
+        text.AppendLine("Run `eng/bench.sh` (about 20 minutes; builds the simulator, the gateway and the bench in Release, installs nginx,");
+        text.AppendLine("redis-server, PostgreSQL and the peer gateway if missing, rewrites this file) or `eng/bench.sh --quick` (about a minute, writes `artifacts/benchmarks-quick.md`).");
         text.AppendLine("Every server listens on 127.0.0.1 only and is stopped at the end of the run, also on Ctrl+C.");
         text.AppendLine();
         text.AppendLine("## Run");
         text.AppendLine();
         text.AppendLine($"- date: {started.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)} UTC, commit {Git("rev-parse", "--short", "HEAD")}{(Git("status", "--porcelain", "--", "Gateway.Api", "ServiceDefaults", "tools/VllmSimulator", "tools/Bench").Length > 0 ? " (with local changes)" : "")}");
         text.AppendLine($"- machine: {Environment.ProcessorCount} cores ({CpuModel()}), {MemoryGiB()} GiB memory, {RuntimeInformation.OSDescription}");
-        text.AppendLine($"- software: .NET {Environment.Version}, {Servers.FirstLine("nginx", "-v")}");
+        text.AppendLine($"- software: .NET {Environment.Version}, {Servers.FirstLine("nginx", "-v")}, {Servers.PortkeyVersion(repositoryRoot)} on Node {Servers.FirstLine("node", "--version")}");
         text.AppendLine($"- CPU busy before / after the run (1 s each, the benchmark's servers not running): {Percent(CpuBusyWithoutServers.Before)} / {Percent(CpuBusyWithoutServers.After)}; anything else running adds noise");
         text.AppendLine($"- {settings.Name} run: {settings.Rounds} rounds; each measurement {Seconds(settings.Measure)} s of closed-loop load after {Seconds(settings.Settle)} s unmeasured on the same target; {Seconds(settings.Warmup)} s warm-up per target and load first");
         text.AppendLine("- latency: from sending the request to reading the last byte of the response; TTFT: from sending the request to");

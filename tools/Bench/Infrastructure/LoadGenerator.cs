@@ -31,7 +31,7 @@ internal sealed class LoadGenerator(int maxConnectionsPerServer, CancellationTok
     });
 
     /// <summary>Whole-response latency (request start to last byte read) of non-streaming requests.</summary>
-    public async Task<RequestRun> RunRequestsAsync(Uri target, byte[] body, int workers, TimeSpan duration)
+    public async Task<RequestRun> RunRequestsAsync(RequestTarget target, byte[] body, int workers, TimeSpan duration)
     {
         using var bound = Bound(duration);
         var samples = new List<double>[workers];
@@ -77,7 +77,7 @@ internal sealed class LoadGenerator(int maxConnectionsPerServer, CancellationTok
     /// spread evenly over <paramref name="spread"/> (about one stream's length) so that paced streams, all equally long,
     /// do not start in lockstep bursts.
     /// </summary>
-    public async Task<StreamRun> RunStreamsAsync(Uri target, byte[] body, int expectedTokens, int workers, TimeSpan duration, TimeSpan spread)
+    public async Task<StreamRun> RunStreamsAsync(RequestTarget target, byte[] body, int expectedTokens, int workers, TimeSpan duration, TimeSpan spread)
     {
         using var bound = Bound(duration);
         var firsts = new List<double>[workers];
@@ -148,11 +148,12 @@ internal sealed class LoadGenerator(int maxConnectionsPerServer, CancellationTok
     private bool IsFailure(Exception e) =>
         e is HttpRequestException or IOException || (e is OperationCanceledException && !stopping.IsCancellationRequested);
 
-    private static HttpRequestMessage Post(Uri target, byte[] body, bool stream)
+    /// <summary>A POST of <paramref name="body"/> as JSON over HTTP/1.1 with the target's headers.</summary>
+    public static HttpRequestMessage Post(RequestTarget target, byte[] body, bool stream)
     {
         var content = new ByteArrayContent(body);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        var request = new HttpRequestMessage(HttpMethod.Post, target)
+        var request = new HttpRequestMessage(HttpMethod.Post, target.Url)
         {
             Content = content,
             Version = HttpVersion.Version11,
@@ -161,6 +162,11 @@ internal sealed class LoadGenerator(int maxConnectionsPerServer, CancellationTok
         if (stream)
         {
             request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+        }
+
+        foreach (var (name, value) in target.Headers)
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
         }
 
         return request;

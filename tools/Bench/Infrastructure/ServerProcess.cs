@@ -25,6 +25,8 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public Uri BaseAddress { get; }
 
+    public int ProcessId => process.Id;
+
     public string LogPath { get; }
 
     /// <summary>Starts <paramref name="fileName"/> and waits until GET <paramref name="readyPath"/> answers 2xx.</summary>

@@ -99,9 +99,10 @@ internal sealed class Servers(string repositoryRoot, string workDirectory, Cance
         var addresses = upstreams.Keys.ToDictionary(name => name, _ => LoopbackAddress());
         var config = new StringBuilder($$"""
             worker_processes 2;
+            worker_rlimit_nofile 65536;
             error_log {{directory}}/logs/error.log warn;
             pid {{directory}}/nginx.pid;
-            events { worker_connections 4096; }
+            events { worker_connections 32768; }
             http {
               access_log off;
               keepalive_requests 1000000;
@@ -141,6 +142,44 @@ internal sealed class Servers(string repositoryRoot, string workDirectory, Cance
         var nginx = await ServerProcess.StartAsync("nginx", "nginx",
             ["-p", directory, "-c", configPath, "-g", "daemon off;"], addresses.Values.First(), "/health", WorkDirectory, null, cancellation);
         return (nginx, addresses);
+    }
+
+    /// <summary>
+    /// Portkey's open-source gateway as the peer gateway (<c>eng/peers/portkey</c>, installed from npm by
+    /// <c>eng/bench.sh</c>), in production mode without its console UI, kept to 127.0.0.1 by the preload beside it.
+    /// It is told each request's upstream in headers: see <see cref="PortkeyRoute"/>.
+    /// </summary>
+    public Task<ServerProcess> StartPortkeyAsync()
+    {
+        var peer = Path.Combine(repositoryRoot, "eng", "peers", "portkey");
+        var entry = Path.Combine(peer, "node_modules", "@portkey-ai", "gateway", "build", "start-server.js");
+        if (!File.Exists(entry))
+        {
+            throw new FileNotFoundException("Install the peer gateway first: npm ci --prefix eng/peers/portkey (eng/bench.sh does).", entry);
+        }
+
+        var address = LoopbackAddress();
+        return ServerProcess.StartAsync("portkey", "node",
+            ["--import", Path.Combine(peer, "loopback-only.mjs"), entry, $"--port={address.Port}", "--headless"],
+            address, "/", WorkDirectory, new Dictionary<string, string> { ["NODE_ENV"] = "production" }, cancellation);
+    }
+
+    /// <summary>A chat-completions request through Portkey to an OpenAI-compatible <paramref name="upstream"/>.</summary>
+    public static RequestTarget PortkeyRoute(ServerProcess portkey, Uri upstream) => new(
+        new Uri(portkey.BaseAddress, "/v1/chat/completions"),
+        [
+            new("x-portkey-provider", "openai"),
+            new("x-portkey-custom-host", new Uri(upstream, "/v1").ToString()),
+            new("Authorization", "Bearer bench"),
+        ]);
+
+    /// <summary>The version of the peer gateway as installed, or "not installed".</summary>
+    public static string PortkeyVersion(string repositoryRoot)
+    {
+        var manifest = Path.Combine(repositoryRoot, "eng", "peers", "portkey", "node_modules", "@portkey-ai", "gateway", "package.json");
+        return File.Exists(manifest)
+            ? "@portkey-ai/gateway " + System.Text.Json.JsonDocument.Parse(File.ReadAllText(manifest)).RootElement.GetProperty("version").GetString()
+            : "not installed";
     }
 
     /// <summary>The first line a command prints (e.g. <c>nginx -v</c>), or "not found".</summary>
