@@ -8,7 +8,7 @@ using LlmAspire.Bench.Scenarios;
 var settings = args.Contains("--quick") ? BenchSettings.Quick : BenchSettings.Full;
 var output = Option("--out");
 var root = Path.GetFullPath(Option("--repo") ?? Directory.GetCurrentDirectory());
-IScenario[] scenarios = [new ProxyOverhead(), new ResponseCacheHits(), new LedgerOverhead(), new ColdStart()];
+IScenario[] scenarios = [new ProxyOverhead(), new FreshProcess(), new IdleStreams(), new ResponseCacheHits(), new LedgerOverhead(), new ColdStart()];
 if (Option("--scenario") is { } only)
 {
     // One scenario by class name, for working on it; its section alone is written.
