@@ -44,6 +44,11 @@ internal sealed class BenchReport(BenchSettings settings, string repositoryRoot)
         text.AppendLine("- latency: from sending the request to reading the last byte of the response; TTFT: from sending the request to");
         text.AppendLine("  reading the first event with a token (not the assistant-role event); gap: between reads that completed consecutive token events");
         text.AppendLine("- added latency: target − direct, same percentile, same run");
+        foreach (var variant in settings.Variants)
+        {
+            text.AppendLine($"- variant gateway+{variant.Name}: {string.Join(", ", variant.Settings.Select(kv => $"`{kv.Key}={kv.Value}`"))}");
+        }
+
         text.AppendLine();
         text.AppendLine("## Bars");
         text.AppendLine();

@@ -3,9 +3,12 @@ using LlmAspire.Bench;
 using LlmAspire.Bench.Infrastructure;
 using LlmAspire.Bench.Scenarios;
 
-// Usage: Bench [--quick] [--out <file.md>] [--repo <repository root>] [--scenario <name>]
+// Usage: Bench [--quick] [--out <file.md>] [--repo <repository root>] [--scenario <name>] [--variant name:KEY=VALUE,...]...
 // Starts every server it measures on 127.0.0.1 and stops them at the end, on Ctrl+C and on SIGTERM.
-var settings = args.Contains("--quick") ? BenchSettings.Quick : BenchSettings.Full;
+var settings = (args.Contains("--quick") ? BenchSettings.Quick : BenchSettings.Full) with
+{
+    Variants = [.. args.Select((arg, i) => (arg, i)).Where(x => x.arg == "--variant" && x.i + 1 < args.Length).Select(x => GatewayVariant.Parse(args[x.i + 1]))],
+};
 var output = Option("--out");
 var root = Path.GetFullPath(Option("--repo") ?? Directory.GetCurrentDirectory());
 IScenario[] scenarios = [new ProxyOverhead(), new FreshProcess(), new IdleStreams(), new ResponseCacheHits(), new LedgerOverhead(), new ColdStart()];

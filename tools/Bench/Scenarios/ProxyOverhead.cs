@@ -34,6 +34,13 @@ internal sealed class ProxyOverhead : IScenario
         var (nginx, viaNginx) = await servers.StartNginxAsync(upstreams);
         await using var nginxProcess = nginx;
         await using var portkey = await servers.StartPortkeyAsync();
+        var variants = new List<(GatewayVariant Variant, ServerProcess Process)>();
+        foreach (var variant in settings.Variants)
+        {
+            variants.Add((variant, await servers.StartGatewayAsync(upstreams, variant.Settings, $"gateway+{variant.Name}")));
+        }
+
+        await using var stopVariants = new AsyncDisposables(variants.Select(v => v.Process));
 
         Target[] targets =
         [
@@ -41,6 +48,7 @@ internal sealed class ProxyOverhead : IScenario
             new("gateway", Completions(gateway.BaseAddress), Completions(gateway.BaseAddress)),
             new("nginx", Completions(viaNginx[FastModel]), Completions(viaNginx[PacedModel])),
             new("portkey", Servers.PortkeyRoute(portkey, fast.BaseAddress), Servers.PortkeyRoute(portkey, paced.BaseAddress)),
+            .. variants.Select(v => new Target($"gateway+{v.Variant.Name}", Completions(v.Process.BaseAddress), Completions(v.Process.BaseAddress))),
         ];
         using var load = new LoadGenerator(maxConnectionsPerServer: 64, stopping);
 
@@ -70,7 +78,7 @@ internal sealed class ProxyOverhead : IScenario
                 $"gap p50 {Micros(streams.TokenGaps.P50),6} µs p99 {Micros(streams.TokenGaps.P99),6} µs | errors {single.Errors + many.Errors + streams.Errors}");
         }
 
-        return Report(results.ToDictionary(entry => entry.Key, entry => Summary.Of(entry.Value)), results);
+        return Report(results.ToDictionary(entry => entry.Key, entry => Summary.Of(entry.Value)), results, settings.Variants);
 
         // The same load, unmeasured, then measured: the target's connections are open and its pools warm.
         async Task<T> Settled<T>(Func<TimeSpan, Task<T>> run)
@@ -80,7 +88,7 @@ internal sealed class ProxyOverhead : IScenario
         }
     }
 
-    private static ScenarioResult Report(Dictionary<string, Summary> s, Dictionary<string, List<Round>> rounds)
+    private static ScenarioResult Report(Dictionary<string, Summary> s, Dictionary<string, List<Round>> rounds, IReadOnlyList<GatewayVariant> variants)
     {
         var (direct, gateway, nginx, portkey) = (s["direct"], s["gateway"], s["nginx"], s["portkey"]);
         var text = new StringBuilder();
@@ -139,6 +147,23 @@ internal sealed class ProxyOverhead : IScenario
             .Add("gateway TTFT p50 / nginx TTFT p50", Ratio(gateway.TtftP50 / nginx.TtftP50))
             .Add("gateway gap p99 / direct gap p99", Ratio(gateway.GapP99 / direct.GapP99)));
         text.AppendLine();
+
+        if (variants.Count > 0)
+        {
+            text.AppendLine("### Gateway variants (experiments, same run)");
+            text.AppendLine();
+            var table = new MarkdownTable("gateway", "settings", "added p50 ÷ nginx added p50", $"req/s ÷ nginx req/s ({ThroughputWorkers} clients)",
+                "added TTFT p50 ÷ nginx added TTFT p50") { TextColumns = true };
+            foreach (var (name, settings) in variants.Select(v => ($"gateway+{v.Name}", string.Join(", ", v.Settings.Select(kv => $"`{kv.Key}={kv.Value}`")))).Prepend(("gateway", "defaults")))
+            {
+                var x = s[name];
+                table.Add(name, settings, Ratio(AddedRatio(x.P50 - direct.P50, nginx.P50 - direct.P50)), Ratio(x.Throughput / nginx.Throughput),
+                    Ratio(AddedRatio(x.TtftP50 - direct.TtftP50, nginx.TtftP50 - direct.TtftP50)));
+            }
+
+            text.Append(table);
+            text.AppendLine();
+        }
 
         var samples = s.Values.Sum(x => x.Requests);
         var streamCount = s.Values.Sum(x => x.Streams);
