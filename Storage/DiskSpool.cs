@@ -39,7 +39,12 @@ public sealed class DiskSpool<T>
 
     public int SegmentCount => Volatile.Read(ref segments);
 
-    public void Append(IReadOnlyCollection<T> batch)
+    /// <summary>
+    /// Writes <paramref name="batch"/> as one segment. Segments replay in the order of their names: the time of writing,
+    /// or <paramref name="orderedAt"/> (the time of the batch's first row) for a writer that may spool rows after newer
+    /// ones and wants them replayed in the order they happened.
+    /// </summary>
+    public void Append(IReadOnlyCollection<T> batch, DateTimeOffset? orderedAt = null)
     {
         if (batch.Count == 0)
         {
@@ -48,7 +53,7 @@ public sealed class DiskSpool<T>
 
         lock (gate)
         {
-            var name = $"{DateTime.UtcNow.Ticks:D19}-{++sequence:D10}-{Environment.ProcessId}";
+            var name = $"{(orderedAt?.UtcTicks ?? DateTime.UtcNow.Ticks):D19}-{++sequence:D10}-{Environment.ProcessId}";
             var temporary = Path.Combine(directory, name + ".tmp");
             using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024))
             {
