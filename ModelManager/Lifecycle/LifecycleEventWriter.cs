@@ -100,7 +100,9 @@ internal sealed partial class LifecycleEventWriter : BackgroundService, ILifecyc
             {
                 // The spool is written first: nothing newer may overtake it. New events meanwhile join it on disk.
                 await Task.WhenAny(arrived, Task.Delay(UntilNextAttempt(), timeProvider, abandon.Token));
-                if (UntilNextAttempt() == TimeSpan.Zero)
+                // Events still queued go to the spool first: after an overflow, newer ones may be on disk already, and
+                // the files sort by time only once all of them are there.
+                if (UntilNextAttempt() == TimeSpan.Zero && reader.Count == 0)
                 {
                     await ReplayAsync();
                 }
