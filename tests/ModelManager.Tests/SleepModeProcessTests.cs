@@ -65,6 +65,23 @@ public sealed class SleepModeProcessTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_change_feed_shows_the_model_sleeping_without_an_endpoint_then_starting_and_ready_again_when_woken()
+    {
+        var host = await StartAsync("00:00:01");
+        var endpoint = (string?)(await host.EnsureAsync("sim"))["endpoint"];
+        await using var stream = await ChangeStream.OpenAsync(host.Client);
+
+        var asleep = await stream.WaitForAsync("sim", view => (string?)view["state"] == "sleeping", "the model sleeping");
+        Assert.Null(asleep["endpoint"]);
+        var wake = host.EnsureAsync("sim");
+        await stream.WaitForAsync("sim", view => (string?)view["state"] == "starting", "the model waking");
+        var woken = await stream.WaitForAsync("sim", view => (string?)view["state"] == "ready", "the model awake");
+        Assert.Equal(endpoint, (string?)woken["endpoint"]);
+        Assert.True((long)woken["version"]! > (long)asleep["version"]!);
+        await wake;
+    }
+
+    [Fact]
     public async Task A_model_left_asleep_by_a_ModelManager_is_adopted_asleep_by_the_next_and_woken_in_place()
     {
         var first = await StartAsync("00:00:01", stopModelsOnShutdown: false);
