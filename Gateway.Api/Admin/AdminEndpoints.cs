@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using LlmAspire.Gateway.Api.Authentication;
 using LlmAspire.Gateway.Api.Ledger;
 using LlmAspire.Gateway.Api.OpenAi;
+using LlmAspire.Gateway.Api.Requests;
 using LlmAspire.Storage;
 
 namespace LlmAspire.Gateway.Api.Admin;
@@ -21,6 +22,10 @@ internal static partial class AdminEndpoints
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         AllowDuplicateProperties = false,
     };
+
+    // The bounds of the api_keys.queue_weight column's check.
+    private const int MinQueueWeight = 1;
+    private const int MaxQueueWeight = 100;
 
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder endpoints)
     {
@@ -54,7 +59,8 @@ internal static partial class AdminEndpoints
 
         var (id, key, hash) = ApiKeyFormat.Create();
         var created = await store.InsertAsync(
-            new ApiKeyRecord(id, request!.Name!, request.Tenant!, hash, request.RequestsPerMinute, request.TokensPerMinute, request.MonthlyTokenBudget, default, null),
+            new ApiKeyRecord(id, request!.Name!, request.Tenant!, hash, request.RequestsPerMinute, request.TokensPerMinute, request.MonthlyTokenBudget,
+                request.QueueWeight, default, null),
             context.RequestAborted);
         // The only time the whole key is ever shown: it is not stored, only its hash.
         await WriteAsync(context, StatusCodes.Status201Created, new CreatedKey(key, KeyView.From(created)));
@@ -127,6 +133,8 @@ internal static partial class AdminEndpoints
         return request.RequestsPerMinute < 0 ? OpenAiError.InvalidRequest("'requests_per_minute' must be 0 (unlimited) or more.", "requests_per_minute")
             : request.TokensPerMinute < 0 ? OpenAiError.InvalidRequest("'tokens_per_minute' must be 0 (unlimited) or more.", "tokens_per_minute")
             : request.MonthlyTokenBudget < 0 ? OpenAiError.InvalidRequest("'monthly_token_budget' must be 0 (unlimited) or more.", "monthly_token_budget")
+            : request.QueueWeight is < MinQueueWeight or > MaxQueueWeight
+                ? OpenAiError.InvalidRequest($"'queue_weight' must be {MinQueueWeight} to {MaxQueueWeight}.", "queue_weight")
             : null;
     }
 
@@ -147,15 +155,15 @@ internal static partial class AdminEndpoints
     [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
     private static partial Regex TenantPattern();
 
-    private sealed record CreateKeyRequest(string? Name, string? Tenant, int? RequestsPerMinute, int? TokensPerMinute, long? MonthlyTokenBudget);
+    private sealed record CreateKeyRequest(string? Name, string? Tenant, int? RequestsPerMinute, int? TokensPerMinute, long? MonthlyTokenBudget, int? QueueWeight);
 
     private sealed record KeyView(string Id, string Name, string Tenant, int? RequestsPerMinute, int? TokensPerMinute, long? MonthlyTokenBudget,
-        DateTime CreatedAt, DateTime? RevokedAt)
+        int QueueWeight, DateTime CreatedAt, DateTime? RevokedAt)
     {
         public string Object => "api_key";
 
         public static KeyView From(ApiKeyRecord key) => new(key.Id, key.Name, key.Tenant, key.RequestsPerMinute, key.TokensPerMinute,
-            key.MonthlyTokenBudget, key.CreatedAt, key.RevokedAt);
+            key.MonthlyTokenBudget, key.QueueWeight ?? CallerIdentity.DefaultQueueWeight, key.CreatedAt, key.RevokedAt);
     }
 
     private sealed record CreatedKey(string Key, KeyView ApiKey);

@@ -1,6 +1,6 @@
-using System.Threading.RateLimiting;
 using LlmAspire.Gateway.Api.Configuration;
 using LlmAspire.Gateway.Api.OpenAi;
+using LlmAspire.Gateway.Api.Requests;
 
 namespace LlmAspire.Gateway.Api.Admission;
 
@@ -14,16 +14,17 @@ internal enum AdmissionResult
 
 /// <summary>
 /// One model's admission queue: at most <see cref="ModelOptions.MaxConcurrent"/> requests forwarded at once and at
-/// most <see cref="ModelOptions.MaxQueue"/> waiting, oldest first. Slots held and requests waiting for one are read
+/// most <see cref="ModelOptions.MaxQueue"/> waiting, served round-robin across API keys (<see cref="FairShareLimiter"/>),
+/// so one key's burst does not hold back every other key's requests. Slots held and requests waiting for one are read
 /// from the limiter, never kept beside it, so cancellation cannot make them drift; the one count kept here, slots
 /// whose request waits for its model to load, is taken back by the slot itself however the request ends.
 /// </summary>
-internal sealed class AdmissionQueue : IDisposable
+internal sealed class AdmissionQueue
 {
-    private readonly ConcurrencyLimiter limiter;
+    private readonly FairShareLimiter limiter;
     private readonly TimeProvider timeProvider;
-    private readonly TimeSpan queueTimeout;
     private readonly Action? busyChanged;
+    private long queueTimeoutTicks;
 
     // Slots held and requests waiting for one, only to notice the 0 → 1 and 1 → 0 steps; the counts that are
     // reported come from the limiter.
@@ -42,20 +43,14 @@ internal sealed class AdmissionQueue : IDisposable
         Model = model;
         this.busyChanged = busyChanged;
         lastEndedTimestamp = timeProvider.GetTimestamp();
-        MaxConcurrent = options.MaxConcurrent;
-        queueTimeout = options.QueueTimeout;
+        queueTimeoutTicks = options.QueueTimeout.Ticks;
         this.timeProvider = timeProvider;
-        limiter = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
-        {
-            PermitLimit = options.MaxConcurrent,
-            QueueLimit = options.MaxQueue,
-            QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
-        });
+        limiter = new FairShareLimiter(options.MaxConcurrent, options.MaxQueue);
     }
 
     public string Model { get; }
 
-    public int MaxConcurrent { get; }
+    public int MaxConcurrent => limiter.PermitLimit;
 
     /// <summary>Requests forwarded to the model server: holding a slot, their model ready.</summary>
     public long InFlight
@@ -64,36 +59,38 @@ internal sealed class AdmissionQueue : IDisposable
         {
             // Slots first: a loading slot is freed before its mark is taken back, so a release never shows it in
             // flight. (Between a slot being granted and marked it does, for a few instructions; the next report mends it.)
-            var slots = MaxConcurrent - (limiter.GetStatistics()?.CurrentAvailablePermits ?? MaxConcurrent);
-            return Math.Max(0, slots - Volatile.Read(ref loading));
+            return Math.Max(0, limiter.Held - Volatile.Read(ref loading));
         }
     }
 
     /// <summary>Requests waiting: for a slot, or holding one while their model loads.</summary>
     public long Queued => WaitingForSlot + Volatile.Read(ref loading);
 
-    private long WaitingForSlot => limiter.GetStatistics()?.CurrentQueuedCount ?? 0;
+    private long WaitingForSlot => limiter.Waiting;
 
     /// <summary>Time since a request of this model last ended (or since the queue was created), whatever is in flight now.</summary>
     public TimeSpan SinceLastEnded => timeProvider.GetElapsedTime(Volatile.Read(ref lastEndedTimestamp));
 
     /// <summary>
-    /// Waits for a slot until one frees up, the queue timeout passes, or <paramref name="requestAborted"/> fires (then
-    /// it throws). A slot must be disposed: that is what frees it, whatever way the request ends. With
-    /// <paramref name="modelLoading"/> the request counts as queued until <see cref="AdmissionSlot.ModelReady"/>.
+    /// Waits for a slot, in <paramref name="caller"/>'s turn among the API keys waiting, until one frees up, the queue
+    /// timeout passes, or <paramref name="requestAborted"/> fires (then it throws). A slot must be disposed: that is
+    /// what frees it, whatever way the request ends. With <paramref name="modelLoading"/> the request counts as queued
+    /// until <see cref="AdmissionSlot.ModelReady"/>.
     /// </summary>
-    public async ValueTask<(AdmissionResult Result, AdmissionSlot? Slot)> EnterAsync(CancellationToken requestAborted, bool modelLoading = false)
+    public async ValueTask<(AdmissionResult Result, AdmissionSlot? Slot)> EnterAsync(
+        CallerIdentity caller, CancellationToken requestAborted, bool modelLoading = false)
     {
-        var lease = limiter.AttemptAcquire();
-        if (!lease.IsAcquired)
+        if (!limiter.TryAcquire())
         {
-            lease.Dispose();
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(requestAborted);
-            timeout.CancelAfter(queueTimeout);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromTicks(Volatile.Read(ref queueTimeoutTicks)), timeProvider);
+            using var waitEnds = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, timeout.Token);
             Step(ref waiting, +1);
             try
             {
-                lease = await limiter.AcquireAsync(1, timeout.Token);
+                if (!await limiter.AcquireAsync(caller.QueueKey, caller.QueueWeight, waitEnds.Token))
+                {
+                    return (AdmissionResult.QueueFull, null);
+                }
             }
             catch (OperationCanceledException) when (!requestAborted.IsCancellationRequested)
             {
@@ -103,12 +100,6 @@ internal sealed class AdmissionQueue : IDisposable
             {
                 Step(ref waiting, -1);
             }
-
-            if (!lease.IsAcquired)
-            {
-                lease.Dispose();
-                return (AdmissionResult.QueueFull, null);
-            }
         }
 
         if (modelLoading)
@@ -117,7 +108,7 @@ internal sealed class AdmissionQueue : IDisposable
         }
 
         Step(ref held, +1);
-        return (AdmissionResult.Admitted, new AdmissionSlot(this, lease, timeProvider.GetTimestamp(), modelLoading));
+        return (AdmissionResult.Admitted, new AdmissionSlot(this, timeProvider.GetTimestamp(), modelLoading));
     }
 
     /// <summary>What a request the queue refused is told (429 when it is full, 503 when no slot freed in time) and when to come back.</summary>
@@ -135,7 +126,22 @@ internal sealed class AdmissionQueue : IDisposable
         return (error, retryAfter);
     }
 
-    public void Dispose() => limiter.Dispose();
+    /// <summary>
+    /// Takes the model's current limits; returns whether they differ from the ones it had. Requests holding a slot keep
+    /// it and waiting ones keep their place: more slots admit waiters at once, fewer admit nobody until enough are freed,
+    /// and a shorter queue only refuses newcomers. A new queue timeout applies to requests that start waiting from now.
+    /// </summary>
+    public bool Apply(ModelOptions options)
+    {
+        var changed = Interlocked.Exchange(ref queueTimeoutTicks, options.QueueTimeout.Ticks) != options.QueueTimeout.Ticks;
+        if (options.MaxConcurrent == limiter.PermitLimit && options.MaxQueue == limiter.QueueLimit)
+        {
+            return changed;
+        }
+
+        limiter.SetLimits(options.MaxConcurrent, options.MaxQueue);
+        return true;
+    }
 
     internal void ModelReady() => Step(ref loading, -1);
 
@@ -157,9 +163,9 @@ internal sealed class AdmissionQueue : IDisposable
         }
     }
 
-    internal void Release(RateLimitLease lease, long admittedAt, bool stillLoading)
+    internal void Release(long admittedAt, bool stillLoading)
     {
-        lease.Dispose();
+        limiter.Release();
         var now = timeProvider.GetTimestamp();
         Volatile.Write(ref lastEndedTimestamp, now);
         Step(ref held, -1);
@@ -177,7 +183,7 @@ internal sealed class AdmissionQueue : IDisposable
 }
 
 /// <summary>A held admission slot; disposing it frees the slot exactly once.</summary>
-internal sealed class AdmissionSlot(AdmissionQueue queue, RateLimitLease lease, long admittedAt, bool modelLoading) : IDisposable
+internal sealed class AdmissionSlot(AdmissionQueue queue, long admittedAt, bool modelLoading) : IDisposable
 {
     private int released;
     private int loading = modelLoading ? 1 : 0;
@@ -195,7 +201,7 @@ internal sealed class AdmissionSlot(AdmissionQueue queue, RateLimitLease lease, 
     {
         if (Interlocked.Exchange(ref released, 1) == 0)
         {
-            queue.Release(lease, admittedAt, Interlocked.Exchange(ref loading, 0) == 1);
+            queue.Release(admittedAt, Interlocked.Exchange(ref loading, 0) == 1);
         }
     }
 }

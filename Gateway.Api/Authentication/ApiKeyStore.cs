@@ -6,7 +6,7 @@ namespace LlmAspire.Gateway.Api.Authentication;
 /// <summary>The <c>api_keys</c> table.</summary>
 internal sealed class ApiKeyStore(GatewayDatabase database, TimeProvider timeProvider)
 {
-    private const string Columns = "id, name, tenant, secret_hash, requests_per_minute, tokens_per_minute, monthly_token_budget, created_at, revoked_at";
+    private const string Columns = "id, name, tenant, secret_hash, requests_per_minute, tokens_per_minute, monthly_token_budget, queue_weight, created_at, revoked_at";
 
     public async Task<ApiKeyRecord?> FindAsync(string id, CancellationToken cancellationToken)
     {
@@ -32,8 +32,8 @@ internal sealed class ApiKeyStore(GatewayDatabase database, TimeProvider timePro
     public async Task<ApiKeyRecord> InsertAsync(ApiKeyRecord key, CancellationToken cancellationToken)
     {
         await using var command = database.DataSource.CreateCommand($"""
-            INSERT INTO api_keys (id, name, tenant, secret_hash, requests_per_minute, tokens_per_minute, monthly_token_budget, created_at)
-            VALUES (@id, @name, @tenant, @hash, @rpm, @tpm, @budget, @created)
+            INSERT INTO api_keys (id, name, tenant, secret_hash, requests_per_minute, tokens_per_minute, monthly_token_budget, queue_weight, created_at)
+            VALUES (@id, @name, @tenant, @hash, @rpm, @tpm, @budget, @weight, @created)
             RETURNING {Columns}
             """);
         command.Parameters.AddWithValue("id", key.Id);
@@ -43,6 +43,7 @@ internal sealed class ApiKeyStore(GatewayDatabase database, TimeProvider timePro
         command.Parameters.AddWithValue("rpm", (object?)key.RequestsPerMinute ?? DBNull.Value);
         command.Parameters.AddWithValue("tpm", (object?)key.TokensPerMinute ?? DBNull.Value);
         command.Parameters.AddWithValue("budget", (object?)key.MonthlyTokenBudget ?? DBNull.Value);
+        command.Parameters.AddWithValue("weight", (object?)key.QueueWeight ?? DBNull.Value);
         command.Parameters.AddWithValue("created", timeProvider.GetUtcNow().UtcDateTime);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
@@ -69,6 +70,7 @@ internal sealed class ApiKeyStore(GatewayDatabase database, TimeProvider timePro
         reader.IsDBNull(4) ? null : reader.GetInt32(4),
         reader.IsDBNull(5) ? null : reader.GetInt32(5),
         reader.IsDBNull(6) ? null : reader.GetInt64(6),
-        reader.GetDateTime(7),
-        reader.IsDBNull(8) ? null : reader.GetDateTime(8));
+        reader.IsDBNull(7) ? null : reader.GetInt32(7),
+        reader.GetDateTime(8),
+        reader.IsDBNull(9) ? null : reader.GetDateTime(9));
 }

@@ -54,6 +54,14 @@ internal sealed class ModelOptions
     [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
     public TimeSpan QueueTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// A non-streaming request that waits for this model to load (a model ModelManager starts) is answered 200 after
+    /// one <c>LoadingKeepAliveInterval</c> and sent a space every interval until the model's JSON body follows, so that
+    /// load balancers do not cut its idle connection; a request's <c>X-LlmAspire-Keepalive</c> header (<c>whitespace</c>
+    /// or <c>none</c>) overrides it. The status is then 200 whatever happens: a failure is the body, an OpenAI error object.
+    /// </summary>
+    public bool WhitespaceKeepAlive { get; set; }
+
     /// <summary>TCP connect to the model server.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:05:00")]
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);

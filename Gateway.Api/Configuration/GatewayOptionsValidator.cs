@@ -22,6 +22,12 @@ internal sealed class GatewayOptionsValidator(IConfiguration configuration) : IV
                 errors.Add($"{prefix}:Endpoint = '{endpoint.OriginalString}' must be an http:// or https:// URL.");
             }
 
+            if (model.WhitespaceKeepAlive && model.Endpoint is not null)
+            {
+                // A model at a fixed endpoint never loads on demand, so the setting would silently do nothing.
+                errors.Add($"{prefix}:WhitespaceKeepAlive = 'true' applies only to a model ModelManager starts, one without {prefix}:Endpoint.");
+            }
+
             if (model.FirstByteTimeout > model.RequestTimeout)
             {
                 errors.Add($"{prefix}:FirstByteTimeout = '{model.FirstByteTimeout}' is longer than {prefix}:RequestTimeout = '{model.RequestTimeout}'; it must not exceed it.");

@@ -9,7 +9,7 @@ internal static class ForwardingExtensions
         services.AddSingleton<UpstreamMetrics>();
         services.AddSingleton<UpstreamHttpClient>();
         services.AddSingleton<UpstreamTransformer>();
-        services.AddSingleton<StartedStreamForwarder>();
+        services.AddSingleton<StartedResponseForwarder>();
         services.AddSingleton<UpstreamForwarder>();
         return services;
     }

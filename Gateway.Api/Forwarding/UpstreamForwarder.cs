@@ -7,15 +7,15 @@ namespace LlmAspire.Gateway.Api.Forwarding;
 
 /// <summary>
 /// Sends an admitted request to its model server and hands the answer to the client: through YARP while the response
-/// is still the model server's to start, or through <see cref="StartedStreamForwarder"/> when the gateway already
-/// started it (<c>: loading</c> comments). Either way the call is one span and one set of GenAI measurements, and its
+/// is still the model server's to start, or through <see cref="StartedResponseForwarder"/> when the gateway already
+/// started it while the model loaded (a stream's <c>: loading</c> comments, spaces before a JSON body). Either way the call is one span and one set of GenAI measurements, and its
 /// exchange is the request's <see cref="RequestState.Upstream"/>.
 /// </summary>
 internal sealed partial class UpstreamForwarder(
     IHttpForwarder forwarder,
     UpstreamHttpClient upstream,
     UpstreamTransformer transformer,
-    StartedStreamForwarder startedStreams,
+    StartedResponseForwarder startedResponses,
     UpstreamMetrics metrics,
     GatewayShutdown shutdown,
     TimeProvider timeProvider,
@@ -29,7 +29,7 @@ internal sealed partial class UpstreamForwarder(
         if (context.Response.HasStarted)
         {
             using var startedActivity = UpstreamMetrics.StartActivity(exchange);
-            await startedStreams.ForwardAsync(context, exchange, upstreamBody);
+            await startedResponses.ForwardAsync(context, exchange, upstreamBody);
             metrics.Completed(exchange, context.Response.StatusCode, startedActivity);
             return exchange;
         }

@@ -72,7 +72,7 @@ internal sealed class InferenceProxy(
         }
 
         var queue = admission.For(model.Id, route?.Options ?? model.Options);
-        var (result, slot) = await queue.EnterAsync(waiting, modelLoading: route is null);
+        var (result, slot) = await queue.EnterAsync(RequestState.Of(context).Caller, waiting, modelLoading: route is null);
         using (slot)
         {
             if (result != AdmissionResult.Admitted)
@@ -114,8 +114,9 @@ internal sealed class InferenceProxy(
     }
 
     /// <summary>
-    /// Answers with <paramref name="error"/>: as the response when nothing was sent yet, otherwise as the event that
-    /// ends the stream (with the status it stands for kept for the ledger).
+    /// Answers with <paramref name="error"/>: as the response when nothing was sent yet, otherwise as the end of the
+    /// response already started (a stream's error event, or the JSON body after keep-alive spaces), with the status it
+    /// stands for kept for the ledger.
     /// </summary>
     private static async Task FailAsync(HttpContext context, OpenAiError error, TimeSpan? retryAfter)
     {

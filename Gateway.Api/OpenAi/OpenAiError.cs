@@ -74,11 +74,16 @@ internal sealed record OpenAiError(int Status, string Message, string Type, stri
         return bytes;
     }
 
-    /// <summary>Writes the error as the event that ends a stream already under way (<see cref="ToServerSentEvents"/>).</summary>
+    /// <summary>
+    /// Writes the error as the end of a response already started with 200: on an event stream, the event that ends it
+    /// (<see cref="ToServerSentEvents"/>); on a JSON response (so far whitespace kept it alive), the error object as
+    /// its body.
+    /// </summary>
     public async Task WriteEndingAsync(HttpResponse response)
     {
         var aborted = response.HttpContext.RequestAborted;
-        await response.Body.WriteAsync(ToServerSentEvents(), aborted);
+        var eventStream = response.ContentType?.StartsWith("text/event-stream", StringComparison.OrdinalIgnoreCase) == true;
+        await response.Body.WriteAsync(eventStream ? ToServerSentEvents() : ToJson(), aborted);
         await response.Body.FlushAsync(aborted);
     }
 

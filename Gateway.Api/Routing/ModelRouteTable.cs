@@ -27,6 +27,9 @@ internal interface IModelRouteTable
 {
     IReadOnlyCollection<RoutedModel> Models { get; }
 
+    /// <summary>Raised after ModelManager's news changed the managed models (states, endpoints, limits).</summary>
+    event Action? ModelsChanged;
+
     bool TryGetModel(string model, [NotNullWhen(true)] out RoutedModel? routed);
 }
 
@@ -54,6 +57,8 @@ internal sealed class ModelRouteTable : IModelRouteTable
                 entry => new RoutedModel(entry.Key, entry.Value, Managed: false, State: null, new ModelRoute(entry.Key, entry.Value.Endpoint!, entry.Value)),
                 StringComparer.Ordinal);
     }
+
+    public event Action? ModelsChanged;
 
     /// <summary>Whether ModelManager is configured (service discovery entry <c>services:modelmanager</c>).</summary>
     public bool ManagerConfigured { get; }
@@ -91,6 +96,8 @@ internal sealed class ModelRouteTable : IModelRouteTable
             catalogVersion = version;
             CatalogKnown = true;
         }
+
+        ModelsChanged?.Invoke();
     }
 
     /// <summary>Takes one model's news (an <c>ensure</c> answer) into the table unless it already holds later news.</summary>
@@ -98,12 +105,16 @@ internal sealed class ModelRouteTable : IModelRouteTable
     {
         lock (writeLock)
         {
-            if (!managedModels.TryGetValue(model.Id, out var current) || current.Version <= model.Version)
+            if (managedModels.TryGetValue(model.Id, out var current) && current.Version > model.Version)
             {
-                managedModels = managedModels.Where(entry => entry.Key != model.Id).Append(KeyValuePair.Create(model.Id, model))
-                    .ToFrozenDictionary(StringComparer.Ordinal);
+                return;
             }
+
+            managedModels = managedModels.Where(entry => entry.Key != model.Id).Append(KeyValuePair.Create(model.Id, model))
+                .ToFrozenDictionary(StringComparer.Ordinal);
         }
+
+        ModelsChanged?.Invoke();
     }
 
     /// <summary>

@@ -52,6 +52,7 @@ public sealed class ApiKeyTests(StorageServers servers) : IAsyncLifetime
         var listed = Assert.Single(list["data"]!.AsArray(), entry => (string?)entry!["id"] == id)!;
         Assert.Equal("team-a", (string?)listed["tenant"]);
         Assert.Equal(100, (int?)listed["requests_per_minute"]);
+        Assert.Equal(1, (int?)listed["queue_weight"]);
         Assert.Null(listed["key"]);
         Assert.Null(listed["secret_hash"]);
         Assert.DoesNotContain(key[^40..], list.ToJsonString(), StringComparison.Ordinal);
@@ -62,6 +63,17 @@ public sealed class ApiKeyTests(StorageServers servers) : IAsyncLifetime
         using var refused = await gateway.Client.SendAsync(WithKey(Chat("m"), key), Token);
         Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
         Assert.Equal("invalid_api_key", (string?)(await ErrorAsync(refused))["code"]);
+    }
+
+    [Fact]
+    public async Task A_keys_queue_weight_is_stored_and_listed()
+    {
+        var (id, _) = await CreateKeyAsync(gateway, "team-w", new { queue_weight = 4 });
+
+        var listed = Assert.Single((await AdminAsync(HttpMethod.Get, "/admin/keys"))["data"]!.AsArray(), entry => (string?)entry!["id"] == id)!;
+
+        Assert.Equal(4, (int?)listed["queue_weight"]);
+        Assert.Equal(4, await servers.Postgres.ScalarAsync(database, $"SELECT queue_weight FROM api_keys WHERE id = '{id}'"));
     }
 
     [Fact]
@@ -150,6 +162,8 @@ public sealed class ApiKeyTests(StorageServers servers) : IAsyncLifetime
     [InlineData("""{"name":"n"}""", "tenant")]
     [InlineData("""{"name":"n","tenant":"has space"}""", "tenant")]
     [InlineData("""{"name":"n","tenant":"t","requests_per_minute":-1}""", "requests_per_minute")]
+    [InlineData("""{"name":"n","tenant":"t","queue_weight":0}""", "queue_weight")]
+    [InlineData("""{"name":"n","tenant":"t","queue_weight":101}""", "queue_weight")]
     public async Task Invalid_key_requests_are_400(string body, string param)
     {
         using var request = WithKey(Post("/admin/keys", body), AdminKey);

@@ -118,6 +118,31 @@ public sealed class ModelManagerRoutingTests
     }
 
     [Fact]
+    public async Task A_model_ModelManager_reports_sleeping_is_not_routed_but_ensured_like_a_stopped_one()
+    {
+        await using var simulator = await SimulatorServer.StartAsync("napping");
+        await using var manager = await FakeModelManager.StartAsync();
+        manager.Set("napping", "ready", simulator.BaseAddress);
+        await using var gateway = await GatewayServer.StartAsync(ManagerSettings(manager.BaseAddress));
+        await WaitForStateAsync(gateway, "napping", "ready");
+
+        // Asleep, its server still runs (and may be listed) at the same endpoint, but takes no request until ensure woke it.
+        manager.Set("napping", "sleeping", simulator.BaseAddress);
+        manager.OnEnsure = (id, _) => Task.FromResult(manager.Ready(id, simulator.BaseAddress));
+        await WaitForStateAsync(gateway, "napping", "sleeping");
+        using var plain = await gateway.Client.SendAsync(OpenAiRequests.Chat("napping"), Cancellation);
+        manager.Set("napping", "sleeping", simulator.BaseAddress);
+        await WaitForStateAsync(gateway, "napping", "sleeping");
+        using var stream = await gateway.Client.SendAsync(OpenAiRequests.Chat("napping", stream: true), Cancellation);
+
+        Assert.Equal(HttpStatusCode.OK, plain.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, stream.StatusCode);
+        Assert.EndsWith("data: [DONE]\n\n", await stream.Content.ReadAsStringAsync(Cancellation), StringComparison.Ordinal);
+        Assert.Equal([("napping", false), ("napping", false)], manager.EnsureCalls);
+        Assert.Equal(2, simulator.State.RequestsCompleted);
+    }
+
+    [Fact]
     public async Task A_server_that_refuses_connections_is_ensured_again_once_before_the_first_byte()
     {
         await using var simulator = await SimulatorServer.StartAsync("moved");

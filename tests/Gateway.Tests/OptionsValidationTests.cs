@@ -44,6 +44,7 @@ public sealed class OptionsValidationTests
     [InlineData("Gateway:Upstream:PooledConnectionIdleTimeout", "forever", "allowed range 00:00:00.100 to 01:00:00")]
     [InlineData("Gateway:Models:m:Endpoint", "ftp://127.0.0.1:21", "must be an http:// or https:// URL")]
     [InlineData("Gateway:Models:m:FirstByteTimeout", "02:00:00", "must not exceed it")]
+    [InlineData("Gateway:Models:m:WhitespaceKeepAlive", "true", "applies only to a model ModelManager starts")]
     [InlineData("Gateway:ModelManager:EnsureTimeout", "0", "allowed range 00:00:01 to 1.00:00:00")]
     [InlineData("Gateway:ModelManager:LoadingKeepAliveInterval", "00:10:00", "allowed range 00:00:00.100 to 00:05:00")]
     [InlineData("Gateway:ModelManager:ActivityReportInterval", "-1", "allowed range 00:00:00.100 to 00:01:00")]

@@ -7,12 +7,13 @@ using Yarp.ReverseProxy.Forwarder;
 namespace LlmAspire.Gateway.Api.Forwarding;
 
 /// <summary>
-/// Forwards a streaming request whose response is already under way (the gateway sent <c>: loading</c> comments
-/// while the model loaded), so status and headers are no longer the model server's to set: its events are copied
-/// through the same policy pipeline as every forwarded request, and anything but a success becomes an error event
-/// followed by <c>data: [DONE]</c>, as vLLM ends a stream that fails.
+/// Forwards a request whose response the gateway already started while the model loaded (<c>: loading</c> comments of
+/// a stream, spaces before a JSON body), so status and headers are no longer the model server's to set: its body is
+/// copied through the same policy pipeline as every forwarded request, and anything but a success becomes the error
+/// that ends the response (<see cref="OpenAiError.WriteEndingAsync"/>: an error event and <c>data: [DONE]</c> on a
+/// stream, as vLLM ends a stream that fails; the error object as the JSON body).
 /// </summary>
-internal sealed class StartedStreamForwarder(UpstreamHttpClient upstream, UpstreamTransformer transformer)
+internal sealed class StartedResponseForwarder(UpstreamHttpClient upstream, UpstreamTransformer transformer)
 {
     private const int MaxErrorBodyBytes = 64 * 1024;
 
@@ -31,14 +32,22 @@ internal sealed class StartedStreamForwarder(UpstreamHttpClient upstream, Upstre
         request.Content.Headers.ContentLength = upstreamBody.Length;
 
         OpenAiError? failure;
+        var copied = false;
         try
         {
             using var response = await upstream.Invoker.SendAsync(request, aborted);
             failure = response.IsSuccessStatusCode
-                ? await CopyEventsAsync(response, context.Response, aborted)
+                ? await CopyBodyAsync(response, context.Response, () => copied = true, aborted)
                 : await ReadErrorAsync(response, exchange, aborted);
         }
-        catch (Exception exception) when (exception is HttpRequestException or TimeoutException && !aborted.IsCancellationRequested)
+        catch (IOException) when (copied && !aborted.IsCancellationRequested)
+        {
+            // A JSON body cut short cannot be repaired (a stream's ends with an error event instead): as when YARP
+            // forwards it, the client's connection is aborted.
+            context.Abort();
+            return;
+        }
+        catch (Exception exception) when (exception is HttpRequestException or TimeoutException or IOException && !aborted.IsCancellationRequested)
         {
             failure = exchange.FailureError();
         }
@@ -50,8 +59,8 @@ internal sealed class StartedStreamForwarder(UpstreamHttpClient upstream, Upstre
         }
     }
 
-    /// <summary>Copies the event stream chunk by chunk; the response stream already ends a failed one with an error event.</summary>
-    private static async Task<OpenAiError?> CopyEventsAsync(HttpResponseMessage response, HttpResponse client, CancellationToken aborted)
+    /// <summary>Copies the body chunk by chunk; the response stream already ends a failed event stream with an error event.</summary>
+    private static async Task<OpenAiError?> CopyBodyAsync(HttpResponseMessage response, HttpResponse client, Action copying, CancellationToken aborted)
     {
         await using var body = await response.Content.ReadAsStreamAsync(aborted);
         var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
@@ -60,6 +69,7 @@ internal sealed class StartedStreamForwarder(UpstreamHttpClient upstream, Upstre
             int read;
             while ((read = await body.ReadAsync(buffer, aborted)) > 0)
             {
+                copying();
                 await client.Body.WriteAsync(buffer.AsMemory(0, read), aborted);
                 await client.Body.FlushAsync(aborted);
             }
@@ -72,7 +82,7 @@ internal sealed class StartedStreamForwarder(UpstreamHttpClient upstream, Upstre
         return null;
     }
 
-    /// <summary>The model server's error answer (OpenAI-shaped from vLLM) as the error to end the stream with.</summary>
+    /// <summary>The model server's error answer (OpenAI-shaped from vLLM) as the error to end the response with.</summary>
     private static async Task<OpenAiError> ReadErrorAsync(HttpResponseMessage response, UpstreamExchange exchange, CancellationToken aborted)
     {
         exchange.Failure = UpstreamFailure.ErrorStatus;
