@@ -10,18 +10,11 @@ namespace LlmAspire.ModelManager.Tests;
 /// A load nobody waits for any more, over real HTTP: ModelManager runs the simulator as a process that takes seconds to
 /// load (<c>--startup-delay-ms</c>), and the callers that asked for it go away, straight or through a gateway.
 /// </summary>
-public sealed class AbandonedLoadTests : IAsyncLifetime
+public sealed class AbandonedLoadTests : ProcessModelManagerTests
 {
-    private readonly ProcessModelManagers managers = new();
     private ModelManagerHost host = null!;
 
-    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
-
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
-
-    public ValueTask DisposeAsync() => managers.DisposeAsync();
-
-    private async Task StartAsync(string policy) => host = await managers.StartAsync(
+    private async Task StartAsync(string policy) => host = await Managers.StartAsync(
         settings: [TestCatalog.SimulatorProcess("sim", simulatorArgs: ["--startup-delay-ms", "4000"]), [TestCatalog.Setting("Models:sim:OnAbandonedLoad", policy)]]);
 
     /// <summary>The pid of the server being loaded, once it is launched.</summary>
@@ -53,7 +46,7 @@ public sealed class AbandonedLoadTests : IAsyncLifetime
 
         await host.WaitForStateAsync("sim", "stopped");
         await Eventually.HoldsAsync(() => !ProcessTree.IsRunning(pid), "the loading server is gone");
-        Assert.Empty(managers.StateDirectory.EnumerateFiles("*.json"));
+        Assert.Empty(Managers.StateDirectory.EnumerateFiles("*.json"));
         var model = await host.GetAsync("sim");
         Assert.Contains("nobody waits for it any more (OnAbandonedLoad = Cancel)", (string?)model["lastError"], StringComparison.Ordinal);
         Assert.Null(model["retryAt"]);

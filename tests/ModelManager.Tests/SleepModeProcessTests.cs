@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -12,24 +11,14 @@ namespace LlmAspire.ModelManager.Tests;
 /// puts it to sleep when idle and wakes the same process on the next ensure; a gateway in front treats a sleeping model
 /// as not loaded.
 /// </summary>
-public sealed class SleepModeProcessTests : IAsyncLifetime
+public sealed class SleepModeProcessTests : ProcessModelManagerTests
 {
-    private readonly ProcessModelManagers managers = new();
-
-    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
-
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
-
-    public ValueTask DisposeAsync() => managers.DisposeAsync();
-
     /// <summary>ModelManager with one model, <c>sim</c>, that sleeps after <paramref name="sleepAfter"/> and stops after an hour.</summary>
     private Task<ModelManagerHost> StartAsync(string sleepAfter, bool stopModelsOnShutdown = true, params KeyValuePair<string, string>[] settings) =>
-        managers.StartAsync(
+        Managers.StartAsync(
             stopModelsOnShutdown,
             TestCatalog.SimulatorProcess("sim", idleTimeout: "01:00:00", simulatorArgs: ["--enable-sleep-mode", "--sleep-delay-ms", "100", "--wake-delay-ms", "100"]),
             [TestCatalog.Setting("Models:sim:SleepAfter", sleepAfter), .. settings]);
-
-    private static int Pid(JsonNode model) => int.Parse((string)model["instance"]!, CultureInfo.InvariantCulture);
 
     [Fact]
     public async Task An_idle_model_sleeps_refuses_inference_asleep_and_the_next_ensure_wakes_the_same_process()
@@ -87,7 +76,7 @@ public sealed class SleepModeProcessTests : IAsyncLifetime
         var first = await StartAsync("00:00:01", stopModelsOnShutdown: false);
         var pid = Pid(await first.EnsureAsync("sim"));
         await AsleepAsync(first);
-        await managers.StopAsync(first);
+        await Managers.StopAsync(first);
 
         var second = await StartAsync("00:00:01");
         var adopted = await second.GetAsync("sim");
