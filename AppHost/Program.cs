@@ -20,6 +20,8 @@ var modelManager = builder.AddModelManager<Projects.ModelManager>("modelmanager"
     .WaitFor(gatewayDb)
     // Its model servers' state files, so that a restarted ModelManager adopts them.
     .WithEnvironmentWhenRunning("ModelManager__Process__StateDirectory", servers.DataPath("modelmanager"))
+    // Lifecycle events waiting for PostgreSQL, written to this platform's own database once it is back.
+    .WithEnvironmentWhenRunning("ModelManager__LifecycleEvents__SpoolDirectory", servers.DataPath("modelmanager-event-spool"))
     // Machines without a GPU serve a simulated model; add vLLM models with WithModel(id, settings).
     .WithSimulatedModel(model);
 

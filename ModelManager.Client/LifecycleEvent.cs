@@ -28,4 +28,13 @@ public static class LifecycleEventKind
     public const string Evicted = "evicted";
     public const string Failed = "failed";
     public const string Exited = "exited";
+
+    /// <summary>The server was put to sleep; the duration is the sleep call's.</summary>
+    public const string Sleeping = "sleeping";
+
+    /// <summary>A sleeping server was woken; the duration is from the ensure that woke it.</summary>
+    public const string Woken = "woken";
+
+    /// <summary>A load was cancelled because nobody waited for it any more (<c>OnAbandonedLoad = Cancel</c>).</summary>
+    public const string Abandoned = "abandoned";
 }

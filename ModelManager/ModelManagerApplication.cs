@@ -53,6 +53,7 @@ internal static class ModelManagerApplication
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IModelServerRuntime, ProcessRuntime>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IModelServerRuntime, DockerRuntime>());
         services.AddSingleton<ReadinessProbe>();
+        services.AddSingleton<SleepModeClient>();
         services.AddSingleton<ActivityTracker>();
         services.AddSingleton<InMemoryLifecycleEventSink>();
         if (GatewayDatabase.IsConfiguredIn(builder.Configuration))

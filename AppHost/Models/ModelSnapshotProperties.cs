@@ -27,15 +27,17 @@ internal static class ModelSnapshotProperties
         Property("model.endpoint", "Endpoint", model.Endpoint?.ToString() ?? "", sortOrder: 2),
         Property("model.in-flight", "In flight", model.InFlight.ToString(CultureInfo.InvariantCulture), sortOrder: 3),
         Property("model.queued", "Queued", model.Queued.ToString(CultureInfo.InvariantCulture), sortOrder: 4),
-        Property("model.idle-stop-in", "Idle stop in", IdleStopIn(model, now), sortOrder: 5),
+        Property("model.idle-sleep-in", "Idle sleep in", Countdown(model.IdleSleepAt, now), sortOrder: 5),
+        Property("model.idle-stop-in", "Idle stop in", Countdown(model.IdleStopAt, now), sortOrder: 6),
         Property("model.last-cold-start", "Last cold start",
-            model.LastColdStartSeconds is { } seconds ? string.Create(CultureInfo.InvariantCulture, $"{seconds:0.0} s") : "", sortOrder: 6),
-        Property("model.last-error", "Last error", model.LastError ?? "", sortOrder: 7),
+            model.LastColdStartSeconds is { } seconds ? string.Create(CultureInfo.InvariantCulture, $"{seconds:0.0} s") : "", sortOrder: 7),
+        Property("model.last-error", "Last error", model.LastError ?? "", sortOrder: 8),
     ];
 
-    private static string IdleStopIn(ModelSnapshot model, DateTimeOffset now)
+    /// <summary>Time left until <paramref name="moment"/>; empty when there is none.</summary>
+    private static string Countdown(DateTimeOffset? moment, DateTimeOffset now)
     {
-        if (model.IdleStopAt is not { } at)
+        if (moment is not { } at)
         {
             return "";
         }

@@ -8,6 +8,9 @@ internal static class ModelStates
     public static readonly ResourceStateSnapshot Unloaded = new("Unloaded", KnownResourceStateStyles.Info);
     public static readonly ResourceStateSnapshot Loading = new("Loading", KnownResourceStateStyles.Info);
     public static readonly ResourceStateSnapshot Ready = new("Ready", KnownResourceStateStyles.Success);
+
+    /// <summary>Its server runs with its GPU memory freed (vLLM sleep mode); the next request, or Load, wakes it.</summary>
+    public static readonly ResourceStateSnapshot Sleeping = new("Sleeping", KnownResourceStateStyles.Info);
     public static readonly ResourceStateSnapshot Stopping = new("Stopping", KnownResourceStateStyles.Info);
     public static readonly ResourceStateSnapshot Failed = new("Failed", KnownResourceStateStyles.Error);
 
@@ -22,12 +25,14 @@ internal static class ModelStates
         ModelStateNames.Stopped => Unloaded,
         ModelStateNames.Starting => Loading,
         ModelStateNames.Ready => Ready,
+        ModelStateNames.Sleeping => Sleeping,
         ModelStateNames.Stopping => Stopping,
         ModelStateNames.Failed => Failed,
         _ => Unknown,
     };
 
-    public static bool CanLoad(string? state) => state == Unloaded.Text || state == Failed.Text;
+    /// <summary>Load starts an unloaded or failed model and wakes a sleeping one.</summary>
+    public static bool CanLoad(string? state) => state == Unloaded.Text || state == Failed.Text || state == Sleeping.Text;
 
-    public static bool CanUnload(string? state) => state == Ready.Text || state == Loading.Text;
+    public static bool CanUnload(string? state) => state == Ready.Text || state == Loading.Text || state == Sleeping.Text;
 }

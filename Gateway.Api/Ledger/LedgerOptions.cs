@@ -1,3 +1,4 @@
+using LlmAspire.Storage;
 using System.ComponentModel.DataAnnotations;
 
 namespace LlmAspire.Gateway.Api.Ledger;
@@ -34,7 +35,6 @@ internal sealed class LedgerOptions
     /// </summary>
     public string? SpoolDirectory { get; set; }
 
-    public string ResolveSpoolDirectory() => string.IsNullOrWhiteSpace(SpoolDirectory)
-        ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "LlmAspire", "ledger-spool")
-        : Path.GetFullPath(SpoolDirectory);
+    public string ResolveSpoolDirectory() =>
+        string.IsNullOrWhiteSpace(SpoolDirectory) ? SpoolDirectories.Default("ledger-spool") : Path.GetFullPath(SpoolDirectory);
 }

@@ -1,3 +1,4 @@
+using LlmAspire.Storage;
 using Microsoft.Extensions.Options;
 
 namespace LlmAspire.Gateway.Api.Ledger;
@@ -174,7 +175,7 @@ internal sealed partial class LedgerWriter(UsageLedger ledger, LedgerStore store
         {
             try
             {
-                var rows = LedgerSpool.Read(segment);
+                var rows = DiskSpool<UsageEntry>.Read(segment);
                 await WriteAsync(rows);
                 ledger.Spool.Delete(segment);
                 replayed += rows.Count;

@@ -14,7 +14,7 @@ namespace LlmAspire.Gateway.Api.Ledger;
 internal sealed partial class UsageLedger
 {
     private readonly Channel<UsageEntry> queue;
-    private readonly Lazy<LedgerSpool> spool;
+    private readonly Lazy<DiskSpool<UsageEntry>> spool;
     private readonly ILogger<UsageLedger> logger;
     private readonly Counter<long> recorded;
     private readonly Counter<long> spooled;
@@ -33,7 +33,7 @@ internal sealed partial class UsageLedger
             FullMode = BoundedChannelFullMode.Wait,
         });
         // Created on first use: a gateway without a ledger never touches the disk.
-        spool = new Lazy<LedgerSpool>(() => new LedgerSpool(options.Value.ResolveSpoolDirectory()));
+        spool = new Lazy<DiskSpool<UsageEntry>>(() => new DiskSpool<UsageEntry>(options.Value.ResolveSpoolDirectory()));
 
         var meter = meterFactory.Create("LlmAspire.Gateway.Ledger");
         recorded = meter.CreateCounter<long>("llmaspire.ledger.rows.recorded", "{row}", "Rows recorded by the request path.");
@@ -49,7 +49,7 @@ internal sealed partial class UsageLedger
     /// <summary>False without <c>ConnectionStrings:gatewaydb</c> or with <c>Gateway:Ledger:Enabled</c> false.</summary>
     public bool Enabled { get; }
 
-    public LedgerSpool Spool => spool.Value;
+    public DiskSpool<UsageEntry> Spool => spool.Value;
 
     internal ChannelReader<UsageEntry> Reader => queue.Reader;
 
@@ -88,13 +88,13 @@ internal sealed partial class UsageLedger
         return true;
     }
 
-    /// <summary>Sets aside a row PostgreSQL refused for what it holds (<see cref="LedgerSpool.Quarantine"/>).</summary>
+    /// <summary>Sets aside a row PostgreSQL refused for what it holds (<see cref="DiskSpool{T}.Quarantine"/>).</summary>
     internal void Quarantine(UsageEntry entry, Exception reason)
     {
         LogQuarantined(logger, entry.RequestId, reason.Message);
         try
         {
-            Spool.Quarantine(entry, reason.Message);
+            Spool.Quarantine(entry, entry.RequestId.ToString("N"), reason.Message);
             quarantined.Add(1);
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)

@@ -31,7 +31,7 @@ internal static class ModelsApi
         var api = app.MapGroup("/api").AddEndpointFilter(RequireToken);
 
         api.MapGet("/models", (ModelFleet fleet, ActivityTracker activity, IOptions<ModelManagerOptions> options) =>
-            Results.Json(Snapshots.Fleet(fleet, activity, options.Value.MaxLoadedModels), Json.FleetSnapshot));
+            Results.Json(Snapshots.Fleet(fleet, activity, options.Value), Json.FleetSnapshot));
 
         api.MapGet("/models/{id}", (string id, ModelFleet fleet, ActivityTracker activity) =>
             Find(fleet, id) is { } model ? Results.Json(Snapshots.Model(model, activity), Json.ModelSnapshot) : NotInCatalog(id));
@@ -72,11 +72,10 @@ internal static class ModelsApi
         // An ensure is a request on its way: the model must not be reaped as idle right after it loads.
         activity.Touch(model.Id);
         var wait = timeoutSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : model.Options.StartupTimeout + TimeSpan.FromSeconds(30);
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-        limit.CancelAfter(wait);
         try
         {
-            await model.EnsureAsync(verify == true, limit.Token);
+            // A caller that goes away stops waiting; one whose wait runs out is told to ask again and keeps the load wanted.
+            await model.EnsureAsync(verify == true, wait, context.RequestAborted);
             // The caller's requests go out now, however long the load took.
             activity.Touch(model.Id);
             return Results.Json(Snapshots.Model(model, activity), Json.ModelSnapshot);
@@ -85,7 +84,7 @@ internal static class ModelsApi
         {
             return new ApiErrorResult(StatusCodes.Status503ServiceUnavailable, exception.Message, exception.Code, exception.RetryAfter);
         }
-        catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
+        catch (TimeoutException)
         {
             return new ApiErrorResult(
                 StatusCodes.Status504GatewayTimeout, $"Model '{model.Id}' is still loading after {wait.TotalSeconds:0.###} s.", "model_loading", TimeSpan.FromSeconds(1));
@@ -168,7 +167,7 @@ internal static class ModelsApi
             }
         }
 
-        return Results.Json(Snapshots.Fleet(fleet, activity, options.Value.MaxLoadedModels), Json.FleetSnapshot);
+        return Results.Json(Snapshots.Fleet(fleet, activity, options.Value), Json.FleetSnapshot);
     }
 
     /// <summary>
@@ -200,7 +199,7 @@ internal static class ModelsApi
                 if (fleet.Version != sentVersion || activityChanged)
                 {
                     activityChanged = false;
-                    var view = Snapshots.Fleet(fleet, activity, settings.MaxLoadedModels);
+                    var view = Snapshots.Fleet(fleet, activity, settings);
                     sentVersion = view.Version;
                     var json = JsonSerializer.Serialize(view, Json.FleetSnapshot);
                     // Activity that nets out (a request that came and went within the interval) is no news.

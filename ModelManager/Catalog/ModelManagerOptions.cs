@@ -34,6 +34,13 @@ internal sealed class ModelManagerOptions
     public TimeSpan ReplicaGracePeriod { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// Models kept asleep at once (vLLM sleep mode: GPU memory freed, the process kept, level 1 holding the weights in
+    /// CPU memory). One more first stops the least recently used sleeping model.
+    /// </summary>
+    [Range(1, 1_000)]
+    public int MaxSleepingModels { get; set; } = 3;
+
+    /// <summary>
     /// A ready model used (ensured, or reported by a gateway) within this window is not evicted to make room for
     /// another: its requests may be on their way but not reported yet (gateways report in batches). 0 turns it off.
     /// </summary>
@@ -123,6 +130,16 @@ internal enum DockerNetwork
     Bridge,
 }
 
+/// <summary>What happens to a load that nobody waits for any more.</summary>
+internal enum AbandonedLoadPolicy
+{
+    /// <summary>It goes on: the model is ready for the next request.</summary>
+    Continue,
+
+    /// <summary>It is cancelled and the server stopped: the GPU is not held for a model nobody asked for.</summary>
+    Cancel,
+}
+
 internal enum PullPolicy
 {
     /// <summary>Pull the image when the engine does not have it.</summary>
@@ -187,9 +204,37 @@ internal sealed class CatalogModelOptions
     /// <summary>Docker: when the image is pulled.</summary>
     public PullPolicy Pull { get; set; } = PullPolicy.Missing;
 
-    /// <summary>Stopped after this long without requests (none in flight, the last one ended this long ago).</summary>
+    /// <summary>The stop time of a model that sets neither <see cref="StopAfter"/> nor <see cref="IdleTimeout"/>.</summary>
+    public static readonly TimeSpan DefaultStopAfter = TimeSpan.FromMinutes(15);
+
+    /// <summary>
+    /// Put to sleep (vLLM sleep mode) after this long idle: nothing in flight or queued, the last request ended this long
+    /// ago. Null: never put to sleep. Shorter than the stop time; the server must serve <c>/sleep</c> and <c>/wake_up</c>.
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "7.00:00:00")]
-    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(15);
+    public TimeSpan? SleepAfter { get; set; }
+
+    /// <summary>vLLM's sleep level: 1 offloads the weights to CPU memory, 2 discards them (reloaded from disk at wake-up).</summary>
+    [Range(1, 2)]
+    public int SleepLevel { get; set; } = 1;
+
+    /// <summary>Longest a sleep or wake-up of the server may take; past it the server is stopped (and, for a wake-up, started again).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan WakeTimeout { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Stopped after this long idle (asleep or not). Default <see cref="DefaultStopAfter"/>.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "7.00:00:00")]
+    public TimeSpan? StopAfter { get; set; }
+
+    /// <summary>The older name of <see cref="StopAfter"/>, still read; a model sets one of the two.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "7.00:00:00")]
+    public TimeSpan? IdleTimeout { get; set; }
+
+    /// <summary>The stop time in effect: <see cref="StopAfter"/>, else <see cref="IdleTimeout"/>, else <see cref="DefaultStopAfter"/>.</summary>
+    public TimeSpan EffectiveStopAfter => StopAfter ?? IdleTimeout ?? DefaultStopAfter;
+
+    /// <summary>Whether a load goes on once every request that waited for it has gone.</summary>
+    public AbandonedLoadPolicy OnAbandonedLoad { get; set; } = AbandonedLoadPolicy.Continue;
 
     /// <summary>Longest load time (weights download and load can take minutes); past it the start is a failure.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "06:00:00")]

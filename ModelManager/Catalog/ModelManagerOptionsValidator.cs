@@ -73,6 +73,16 @@ internal sealed class ModelManagerOptionsValidator : IValidateOptions<ModelManag
                     break;
             }
 
+            if (model.StopAfter is not null && model.IdleTimeout is not null)
+            {
+                errors.Add($"{prefix}: StopAfter = '{model.StopAfter}' and IdleTimeout = '{model.IdleTimeout}' are the same setting (IdleTimeout is its older name); set StopAfter only.");
+            }
+            else if (model.SleepAfter is { } sleepAfter && sleepAfter >= model.EffectiveStopAfter)
+            {
+                var stop = model.StopAfter is not null ? "StopAfter" : model.IdleTimeout is not null ? "IdleTimeout" : "StopAfter (default)";
+                errors.Add($"{prefix}:SleepAfter = '{sleepAfter}' must be shorter than {stop} = '{model.EffectiveStopAfter}': a model sleeps before it is stopped.");
+            }
+
             if (model.Port != 0 && options.Models.Any(other => other.Key != id && other.Value.Port == model.Port))
             {
                 errors.Add($"{prefix}:Port = '{model.Port}' is also the port of another model; each model needs its own (or 0 for a free one).");

@@ -6,8 +6,10 @@ using Microsoft.Extensions.Options;
 namespace LlmAspire.ModelManager.Lifecycle;
 
 /// <summary>
-/// Stops ready models that nobody uses: no request in flight on any live gateway replica, and the last one ended
-/// longer ago than the model's idle timeout. A model with requests in flight is never stopped, however long they run.
+/// Puts to sleep and stops models that nobody uses: no request in flight or queued on any live gateway replica, and the
+/// last one ended longer ago than the model's <c>SleepAfter</c> (ready models that sleep) or <c>StopAfter</c> (ready
+/// or sleeping models). A model with requests in flight is never touched, however long they run. Each pass also
+/// cancels the loads nobody waits for any more, for models whose <c>OnAbandonedLoad</c> says so.
 /// </summary>
 internal sealed partial class IdleReaper(
     ModelFleet fleet, ActivityTracker activity, IOptions<ModelManagerOptions> options, TimeProvider timeProvider, ILogger<IdleReaper> logger)
@@ -30,22 +32,31 @@ internal sealed partial class IdleReaper(
         }
     }
 
-    /// <summary>One pass: stops every idle ready model (rechecked under the model's lock just before stopping it).</summary>
+    /// <summary>One pass over the models (each rechecked under the model's lock just before it is put to sleep or stopped).</summary>
     public async Task ReapAsync()
     {
-        var stops = new List<Task>();
+        var work = new List<Task>();
         foreach (var model in fleet.Models.Values)
         {
-            if (model.State == ModelState.Ready && IsIdle(model))
+            var stopAfter = model.Options.EffectiveStopAfter;
+            if (model.State is ModelState.Ready or ModelState.Sleeping && IsIdleFor(model, stopAfter))
             {
-                stops.Add(model.StopAsync($"idle for {model.Options.IdleTimeout}", LifecycleEventKind.Stopping, () => IsIdle(model)));
+                work.Add(model.StopAsync($"idle for {stopAfter}", LifecycleEventKind.Stopping, () => IsIdleFor(model, stopAfter)));
+            }
+            else if (model.State == ModelState.Ready && model.Options.SleepAfter is { } sleepAfter && IsIdleFor(model, sleepAfter))
+            {
+                work.Add(fleet.SleepAsync(model, $"idle for {sleepAfter}", () => IsIdleFor(model, sleepAfter)));
+            }
+            else if (model.State == ModelState.Starting)
+            {
+                model.CancelIfAbandoned();
             }
         }
 
-        await Task.WhenAll(stops);
+        await Task.WhenAll(work);
     }
 
-    private bool IsIdle(ManagedModel model) => activity.IsIdle(model.Id, model.Options.IdleTimeout, model.LoadedSince);
+    private bool IsIdleFor(ManagedModel model, TimeSpan idle) => activity.IsIdle(model.Id, idle, model.LoadedSince);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Looking for idle models failed; trying again at the next check")]
     private static partial void LogPassFailed(ILogger logger, Exception exception);

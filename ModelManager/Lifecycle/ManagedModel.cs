@@ -1,53 +1,58 @@
+using LlmAspire.ModelManager.Activity;
 using LlmAspire.ModelManager.Catalog;
 using LlmAspire.ModelManager.Client;
 using LlmAspire.ModelManager.Runtimes;
-using LlmAspire.ModelManager.Telemetry;
 
 namespace LlmAspire.ModelManager.Lifecycle;
 
 /// <summary>
-/// One catalog model and its server, as a state machine: Stopped → Starting → Ready → Stopping → Stopped, and Failed
-/// (with exponential backoff) when a start does not succeed. <see cref="EnsureAsync(CancellationToken)"/> is
-/// single-flight: however many callers ask at once, one start runs and all of them wait for it; a caller that gives up
-/// does not cancel the start for the others. This class decides, under the model's lock, and every state change goes
-/// through <see cref="Enter"/>; starting a server is <see cref="ModelStartup"/>'s work, ending one
-/// <see cref="ModelStopper"/>'s, and what happens is told to <see cref="ModelJournal"/>.
+/// One catalog model and its server, as a state machine: Stopped → Starting → Ready → Stopping → Stopped, Sleeping
+/// (vLLM sleep mode) between Ready and Stopping, and Failed (with exponential backoff) when a start does not succeed.
+/// <see cref="EnsureAsync(CancellationToken)"/> is single-flight: however many callers ask at once, one start (or
+/// wake-up) runs and all of them wait for it; a caller that gives up does not cancel it for the others, unless the
+/// model's <see cref="CatalogModelOptions.OnAbandonedLoad"/> says to cancel a load nobody waits for any more. This class
+/// decides, under the model's lock, and every state change goes through <see cref="Enter"/>; starting or waking a
+/// server is <see cref="ModelStartup"/>'s work, putting it to sleep <see cref="ModelSleeper"/>'s, ending it
+/// <see cref="ModelStopper"/>'s, and what happens is told to <see cref="ModelJournal"/>. The transitions those report
+/// are in ManagedModel.Transitions.cs.
 /// </summary>
-internal sealed class ManagedModel
+internal sealed partial class ManagedModel
 {
     private readonly Lock gate = new();
     private readonly ModelFleet fleet;
     private readonly IModelServerRuntime runtime;
-    private readonly ReadinessProbe probe;
-    private readonly TimeProvider time;
+    private readonly ActivityTracker activity;
+    private readonly LifecycleServices services;
     private readonly ModelJournal journal;
     private readonly ModelStartup startup;
+    private readonly ModelSleeper sleeper;
     private readonly ModelStopper stopper;
 
-    // Under the lock, with the state: the server (starting, ready or stopping), the start under way and how to cancel
-    // it (and why it was), the stop under way, the end of the backoff, and whether shutdown let go.
+    // Under the lock, with the state: the server (starting, ready, sleeping or stopping), the start under way and how
+    // to cancel it (and why it was), the stop under way, the sleep call under way, the end of the backoff, and whether
+    // shutdown let go.
     private IModelServer? server;
     private Task<Uri>? starting;
     private CancellationTokenSource? startCancellation;
     private string? stopReason;
     private Task stopping = Task.CompletedTask;
+    private Task settling = Task.CompletedTask;
     private DateTimeOffset retryAt;
     private bool released;
 
-    internal ManagedModel(
-        string id, CatalogModelOptions options, ModelFleet fleet, IModelServerRuntime runtime, ReadinessProbe probe,
-        ModelManagerOptions managerOptions, TimeProvider time, ILifecycleEventSink events, ModelManagerMetrics metrics, ILogger logger)
+    internal ManagedModel(string id, CatalogModelOptions options, ModelFleet fleet, IModelServerRuntime runtime, LifecycleServices services)
     {
         Id = id;
         Options = options;
         this.fleet = fleet;
         this.runtime = runtime;
-        this.probe = probe;
-        this.time = time;
-        journal = new ModelJournal(id, RuntimeName, events, metrics, time, logger);
-        stopper = new ModelStopper(this, time, journal);
-        startup = new ModelStartup(this, fleet, runtime, probe, managerOptions, time, journal, stopper);
-        StateChangedAt = time.GetUtcNow();
+        this.services = services;
+        activity = services.Activity;
+        journal = new ModelJournal(id, RuntimeName, services.Events, services.Metrics, services.Time, services.Logger);
+        stopper = new ModelStopper(this, services.Time, journal);
+        sleeper = new ModelSleeper(this, services.SleepMode, stopper, services.Time, journal);
+        startup = new ModelStartup(this, fleet, runtime, services, journal, sleeper, stopper);
+        StateChangedAt = services.Time.GetUtcNow();
     }
 
     public string Id { get; }
@@ -64,7 +69,7 @@ internal sealed class ManagedModel
     /// <summary>Where the server answers, once it is ready.</summary>
     public Uri? Endpoint => Locked(() => State == ModelState.Ready ? server?.Endpoint : null);
 
-    /// <summary>Container id or process id of the current server (starting, ready or stopping).</summary>
+    /// <summary>Container id or process id of the current server (starting, ready, sleeping or stopping).</summary>
     public string? Instance => Locked(() => server?.Instance);
 
     public DateTimeOffset? LoadedSince { get; private set; }
@@ -83,104 +88,55 @@ internal sealed class ManagedModel
     /// <summary>Bumped on every state change; the change feed reports the fleet by version.</summary>
     public long Version { get; private set; }
 
-    /// <summary>Returns the endpoint of a ready server, starting it (or joining the start under way) first when needed.</summary>
-    public Task<Uri> EnsureAsync(CancellationToken cancellationToken)
-    {
-        lock (gate)
-        {
-            if (State == ModelState.Ready && server is { } ready)
-            {
-                return Task.FromResult(ready.Endpoint);
-            }
+    /// <summary>Whether the idle reaper and eviction put it to sleep (it has a <c>SleepAfter</c>) rather than stop it.</summary>
+    public bool Sleeps => Options.SleepAfter is not null;
 
-            if (starting is null)
-            {
-                var now = time.GetUtcNow();
-                if (State == ModelState.Failed && now < retryAt)
-                {
-                    throw new ModelUnavailableException(
-                        $"Model '{Id}' failed to start and is backing off until {retryAt:O}: {LastError}", retryAt - now, "model_backing_off");
-                }
-
-                if (released)
-                {
-                    throw ModelUnavailableException.ShuttingDown();
-                }
-
-                BeginStart(adopted: null);
-            }
-
-            return starting!.WaitAsync(cancellationToken);
-        }
-    }
+    /// <summary>Returns the endpoint of a ready server, starting or waking it (or joining the start under way) first when needed.</summary>
+    public Task<Uri> EnsureAsync(CancellationToken cancellationToken) => JoinAsync(Timeout.InfiniteTimeSpan, cancellationToken);
 
     /// <summary>
     /// Like <see cref="EnsureAsync(CancellationToken)"/>, but when <paramref name="verify"/> is set, a ready server is
     /// first checked: if it refuses connections (it died and its exit has not been noticed yet, or something else
     /// killed its listener), it is stopped and a new one started. What a gateway asks for after a refused connection.
+    /// Past <paramref name="patience"/> this caller gets a <see cref="TimeoutException"/> and the load goes on (the
+    /// caller is to ask again); a caller that leaves (<paramref name="cancellationToken"/>) no longer waits for it.
     /// </summary>
-    public async Task<Uri> EnsureAsync(bool verify, CancellationToken cancellationToken)
+    public async Task<Uri> EnsureAsync(bool verify, TimeSpan patience, CancellationToken cancellationToken)
     {
-        if (verify && State == ModelState.Ready && Endpoint is { } endpoint && await probe.RefusesConnectionsAsync(endpoint, cancellationToken))
+        if (verify && State == ModelState.Ready && Endpoint is { } endpoint && await services.Probe.RefusesConnectionsAsync(endpoint, cancellationToken))
         {
             journal.Refusing(endpoint);
             await StopAsync($"its server at {endpoint} refuses connections", LifecycleEventKind.Stopping, () => server?.Endpoint == endpoint);
         }
 
-        return await EnsureAsync(cancellationToken);
-    }
-
-    /// <summary>At service start: takes over a server of this model that is still running from before the restart.</summary>
-    public async Task AdoptAsync(CancellationToken cancellationToken)
-    {
-        IModelServer? found;
-        try
-        {
-            found = await runtime.FindRunningAsync(Id, Options, cancellationToken);
-        }
-        catch (ModelServerException exception)
-        {
-            journal.AdoptionFailed(exception.Message);
-            return;
-        }
-
-        if (found is null)
-        {
-            return;
-        }
-
-        lock (gate)
-        {
-            if (starting is null && State is ModelState.Stopped or ModelState.Failed && !released)
-            {
-                BeginStart(found);
-                return;
-            }
-        }
-
-        // A start is already under way; it looks for running servers itself.
-        await found.DisposeAsync();
+        return await JoinAsync(patience, cancellationToken);
     }
 
     /// <summary>
-    /// Stops the server: a ready one is stopped (requests still in flight are the caller's concern: the idle reaper and
-    /// eviction only stop models with none), a starting one has its start cancelled. Returns false when there was
-    /// nothing to stop or <paramref name="onlyIf"/> (checked under the model's lock) said no.
+    /// Stops the server: a ready or sleeping one is stopped (requests still in flight are the caller's concern: the idle
+    /// reaper and eviction only stop models with none), a starting one has its start cancelled. Returns false when
+    /// there was nothing to stop or <paramref name="onlyIf"/> (checked under the model's lock) said no.
     /// </summary>
     public async Task<bool> StopAsync(string reason, string eventKind = LifecycleEventKind.Stopping, Func<bool>? onlyIf = null)
     {
         Task wait;
         CancellationTokenSource? cancelStart = null;
+        var askAgain = false;
         lock (gate)
         {
             switch (State)
             {
+                case ModelState.Sleeping when !settling.IsCompleted:
+                    // Asked while it falls asleep: decided once that is over.
+                    wait = settling;
+                    askAgain = true;
+                    break;
                 case ModelState.Starting when starting is not null && onlyIf?.Invoke() != false:
                     stopReason = reason;
                     cancelStart = startCancellation;
                     wait = starting;
                     break;
-                case ModelState.Ready when server is { } victim && onlyIf?.Invoke() != false:
+                case ModelState.Ready or ModelState.Sleeping when server is { } victim && onlyIf?.Invoke() != false:
                     Enter(ModelState.Stopping);
                     stopping = Task.Run(() => stopper.StopAsync(victim, reason, eventKind), CancellationToken.None);
                     wait = stopping;
@@ -193,47 +149,94 @@ internal sealed class ManagedModel
             }
         }
 
+        if (askAgain)
+        {
+            await wait;
+            return await StopAsync(reason, eventKind, onlyIf);
+        }
+
         // Cancelled outside the lock: cancellation runs the start's failure path inline, which takes the lock.
         CancelQuietly(cancelStart);
         await IgnoringStartFailure(wait);
         return true;
     }
 
+    /// <summary>
+    /// Puts a ready server to sleep: from now on the model is not routable; the sleep call runs, and a server that
+    /// does not fall asleep is stopped instead. Returns false when the model is not ready or <paramref name="onlyIf"/>
+    /// (checked under the model's lock) said no. The fleet calls it, with room made among the sleeping models.
+    /// </summary>
+    internal async Task<bool> SleepAsync(string reason, Func<bool>? onlyIf = null)
+    {
+        Task wait;
+        lock (gate)
+        {
+            if (State != ModelState.Ready || server is not { } sleeping || onlyIf?.Invoke() == false)
+            {
+                return false;
+            }
+
+            Enter(ModelState.Sleeping);
+            settling = wait = Task.Run(() => sleeper.SleepAsync(sleeping, reason), CancellationToken.None);
+        }
+
+        await wait;
+        return true;
+    }
+
     /// <summary>Completes when a stop under way has finished.</summary>
     internal Task WhenStoppedAsync() => Locked(() => stopping);
 
-    /// <summary>
-    /// At service shutdown: stops the server when <paramref name="stop"/>, otherwise lets go of it, running, for the
-    /// next ModelManager to adopt. A start under way is abandoned either way.
-    /// </summary>
-    internal async Task ReleaseAsync(bool stop)
+    private Task<Uri> JoinAsync(TimeSpan patience, CancellationToken cancellationToken)
     {
-        if (stop)
-        {
-            await StopAsync("ModelManager is shutting down");
-        }
-
-        Task? pending;
-        IModelServer? current;
-        CancellationTokenSource? cancelStart;
+        Task<Uri> start;
         lock (gate)
         {
-            released = true;
-            cancelStart = startCancellation;
-            pending = starting;
-            current = State == ModelState.Ready ? server : null;
+            if (State == ModelState.Ready && server is { } ready)
+            {
+                return Task.FromResult(ready.Endpoint);
+            }
+
+            if (State == ModelState.Sleeping && !settling.IsCompleted)
+            {
+                // Falling asleep: woken once that is over.
+                return AfterAsync(settling, patience, cancellationToken);
+            }
+
+            if (starting is { } cancelled && abandoned)
+            {
+                // Nobody waited for that load: this caller's starts afresh once it is cleaned up.
+                return AfterAsync(cancelled, patience, cancellationToken);
+            }
+
+            if (starting is null)
+            {
+                var now = services.Time.GetUtcNow();
+                if (State == ModelState.Failed && now < retryAt)
+                {
+                    throw new ModelUnavailableException(
+                        $"Model '{Id}' failed to start and is backing off until {retryAt:O}: {LastError}", retryAt - now, "model_backing_off");
+                }
+
+                if (released)
+                {
+                    throw ModelUnavailableException.ShuttingDown();
+                }
+
+                BeginStart(null, wake: State == ModelState.Sleeping, begunByEnsure: true);
+            }
+
+            start = starting!;
+            waiting++;
         }
 
-        CancelQuietly(cancelStart);
-        if (pending is not null)
-        {
-            await IgnoringStartFailure(pending);
-        }
+        return WaitForStartAsync(start, patience, cancellationToken);
+    }
 
-        if (current is not null)
-        {
-            await current.DisposeAsync();
-        }
+    private async Task<Uri> AfterAsync(Task pending, TimeSpan patience, CancellationToken cancellationToken)
+    {
+        await IgnoringStartFailure(pending.WaitAsync(cancellationToken));
+        return await JoinAsync(patience, cancellationToken);
     }
 
     private static void CancelQuietly(CancellationTokenSource? cancellation)
@@ -260,13 +263,21 @@ internal sealed class ManagedModel
         }
     }
 
-    /// <summary>Under the lock.</summary>
-    private void BeginStart(IModelServer? adopted)
+    /// <summary>
+    /// Under the lock: starts <paramref name="adopted"/> (found running at service start), wakes the sleeping server
+    /// (<paramref name="wake"/>), or launches a new one. A wake-up is never abandoned: it takes well under a second, and
+    /// cancelling it would cost the sleeping server.
+    /// </summary>
+    private void BeginStart(IModelServer? adopted, bool wake, bool begunByEnsure)
     {
         var cancellation = new CancellationTokenSource();
         startCancellation = cancellation;
         stopReason = null;
+        waiting = 0;
+        abandonable = begunByEnsure && !wake;
+        abandoned = false;
         var previousStop = stopping;
+        var asleep = wake ? server : null;
         Enter(ModelState.Starting);
         // Run the start outside this lock: a start that fails synchronously would otherwise clear `starting` under the
         // lock and then have its faulted task stored here anyway.
@@ -275,108 +286,12 @@ internal sealed class ManagedModel
             {
                 using (cancellation)
                 {
-                    return await startup.RunAsync(adopted, previousStop, cancellation.Token);
+                    return await startup.RunAsync(adopted, asleep, previousStop, cancellation.Token);
                 }
             },
             CancellationToken.None);
         _ = task.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         starting = task;
-    }
-
-    // The transitions the start and stop pipelines report; each takes the lock and changes the state through Enter.
-
-    /// <summary>Shutdown has let go of the model: a start that fails now leaves its server to the next ModelManager.</summary>
-    internal bool IsReleased => Locked(() => released);
-
-    /// <summary>Why the start under way was cancelled, when a stop cancelled it.</summary>
-    internal string? StopReason => Locked(() => stopReason);
-
-    /// <summary>The start has its server (launched or adopted), not ready yet.</summary>
-    internal void Launched(IModelServer launched)
-    {
-        lock (gate)
-        {
-            server = launched;
-        }
-    }
-
-    /// <summary>The start's server passed its readiness checks; <paramref name="phases"/> is null for an adopted server.</summary>
-    internal void StartSucceeded(ColdStartPhases? phases)
-    {
-        lock (gate)
-        {
-            LastError = null;
-            LoadedSince = time.GetUtcNow();
-            if (phases is not null)
-            {
-                LastColdStartPhases = phases;
-            }
-
-            EndStart(ModelState.Ready);
-        }
-    }
-
-    /// <summary>The start ended without a server and without blame: cancelled, refused for capacity, or abandoned at shutdown.</summary>
-    internal void StartStopped()
-    {
-        lock (gate)
-        {
-            EndStart(ModelState.Stopped);
-        }
-    }
-
-    /// <summary>The start failed; the next one may be tried from <paramref name="retryFrom"/>.</summary>
-    internal void StartFailed(string error, DateTimeOffset retryFrom)
-    {
-        lock (gate)
-        {
-            retryAt = retryFrom;
-            LastError = error;
-            EndStart(ModelState.Failed);
-        }
-    }
-
-    /// <summary>Whether <paramref name="candidate"/> is the model's server and the model is ready.</summary>
-    internal bool IsServing(IModelServer candidate) => Locked(() => ReferenceEquals(server, candidate) && State == ModelState.Ready);
-
-    /// <summary>
-    /// <paramref name="gone"/> was stopped or exited: the model enters Stopped, with <paramref name="error"/> as its
-    /// last error when given. Nothing changes (false) unless it is still the model's server and, with
-    /// <paramref name="onlyIfReady"/>, the model is ready.
-    /// </summary>
-    internal bool ServerGone(IModelServer gone, string? error, bool onlyIfReady)
-    {
-        lock (gate)
-        {
-            if (!ReferenceEquals(server, gone) || (onlyIfReady && State != ModelState.Ready))
-            {
-                return false;
-            }
-
-            if (error is not null)
-            {
-                LastError = error;
-            }
-
-            Enter(ModelState.Stopped);
-            return true;
-        }
-    }
-
-    private T Locked<T>(Func<T> read)
-    {
-        lock (gate)
-        {
-            return read();
-        }
-    }
-
-    /// <summary>Under the lock: the start under way is over, in <paramref name="outcome"/>.</summary>
-    private void EndStart(ModelState outcome)
-    {
-        starting = null;
-        startCancellation = null;
-        Enter(outcome);
     }
 
     /// <summary>
@@ -393,7 +308,7 @@ internal sealed class ManagedModel
 
         var from = State;
         State = state;
-        StateChangedAt = time.GetUtcNow();
+        StateChangedAt = services.Time.GetUtcNow();
         Version = fleet.NextVersion();
         journal.Transition(from, state);
     }

@@ -4,14 +4,15 @@ namespace LlmAspire.ModelManager.Lifecycle;
 
 /// <summary>
 /// Lifecycle of a model server: Stopped → Starting → Ready → Stopping → Stopped, and Failed (with backoff) when a
-/// start does not succeed. A future Sleeping state (vLLM sleep mode: GPU memory freed in place, woken in well under a
-/// second) belongs between Ready and Stopping; it would be entered by the idle reaper before a full stop.
+/// start does not succeed. Between Ready and Stopping, Sleeping: vLLM's sleep mode, the server running with its GPU
+/// memory freed; an ensure wakes it (Sleeping → Starting → Ready, in well under a second).
 /// </summary>
 internal enum ModelState
 {
     Stopped,
     Starting,
     Ready,
+    Sleeping,
     Stopping,
     Failed,
 }
@@ -24,6 +25,7 @@ internal static class ModelStateExtensions
         ModelState.Stopped => ModelStateNames.Stopped,
         ModelState.Starting => ModelStateNames.Starting,
         ModelState.Ready => ModelStateNames.Ready,
+        ModelState.Sleeping => ModelStateNames.Sleeping,
         ModelState.Stopping => ModelStateNames.Stopping,
         ModelState.Failed => ModelStateNames.Failed,
         _ => state.ToString().ToLowerInvariant(),

@@ -16,7 +16,7 @@ internal sealed class ModelStopper(ManagedModel model, TimeProvider time, ModelJ
         var started = time.GetTimestamp();
         journal.Stopping(eventKind, server, reason);
         var failure = await StopQuietlyAsync(server);
-        model.ServerGone(server, failure is null ? null : $"Stopping the server failed: {failure}", onlyIfReady: false);
+        model.ServerGone(server, failure is null ? null : $"Stopping the server failed: {failure}", onlyIfServing: false);
         journal.Stopped(server, time.GetElapsedTime(started), reason, failure);
     }
 
@@ -38,7 +38,7 @@ internal sealed class ModelStopper(ManagedModel model, TimeProvider time, ModelJ
         }
 
         var error = await server.WithLastOutputAsync($"The server exited on its own ({server.ExitDescription ?? "exited"}).");
-        if (model.ServerGone(server, error, onlyIfReady: true))
+        if (model.ServerGone(server, error, onlyIfServing: true))
         {
             journal.Exited(server, error);
             await server.DisposeAsync();

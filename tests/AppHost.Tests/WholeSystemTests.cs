@@ -20,8 +20,9 @@ public sealed class WholeSystemTests(ITestOutputHelper output)
     private const string Model = RunningPlatform.Model;
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
-    // Long enough to look at the loaded model in the dashboard, short enough to watch it stop.
-    private static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(15);
+    // Long enough to look at the loaded model in the dashboard, short enough to watch it fall asleep and stop.
+    private static readonly TimeSpan SleepAfter = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan StopAfter = TimeSpan.FromSeconds(19);
 
     [Fact]
     public async Task The_platform_serves_accounts_shows_its_models_and_keeps_its_data_across_runs()
@@ -29,7 +30,7 @@ public sealed class WholeSystemTests(ITestOutputHelper output)
         using var data = new DataFolder();
         string developerKey;
         IReadOnlySet<int> processes;
-        await using (var platform = await RunningPlatform.StartAsync(data, output, modelIdleTimeout: IdleTimeout))
+        await using (var platform = await RunningPlatform.StartAsync(data, output, modelSleepAfter: SleepAfter, modelStopAfter: StopAfter))
         {
             await platform.WaitForAsync(Model, s => s.State?.Text == "Unloaded", Timeout);
 
@@ -56,7 +57,15 @@ public sealed class WholeSystemTests(ITestOutputHelper output)
             var database = (await platform.App.GetConnectionStringAsync("gatewaydb", TestContext.Current.CancellationToken))!;
             await Eventually.HoldsAsync(async () => await UsageRowsAsync(database) == 2, "two usage rows in PostgreSQL", Timeout);
 
-            // Idle for its timeout: ModelManager stops it, and the dashboard follows.
+            // Idle for SleepAfter: ModelManager puts it to sleep, and Load wakes the same server.
+            var asleep = await platform.WaitForAsync(Model, s => s.State?.Text == "Sleeping", Timeout);
+            var wake = await platform.ExecuteCommandAsync(Model, "load");
+            Assert.True(wake.Success, wake.Message);
+            var woken = await platform.WaitForAsync(Model, s => s.State?.Text == "Ready", Timeout);
+            Assert.Equal("", Property(asleep, "model.endpoint"));
+            Assert.Equal(Property(ready, "model.endpoint"), Property(woken, "model.endpoint"));
+
+            // Idle for StopAfter: ModelManager stops it, and the dashboard follows.
             await platform.WaitForAsync(Model, s => s.State?.Text == "Unloaded", Timeout);
 
             var load = await platform.ExecuteCommandAsync(Model, "load");
@@ -80,7 +89,7 @@ public sealed class WholeSystemTests(ITestOutputHelper output)
         Assert.True(left.Count == 0, $"left running after the platform stopped: {string.Join(", ", left)}");
 
         // Again on the same data folder, with the PostgreSQL password changed as if the AppHost's secrets had been reset.
-        await using (var platform = await RunningPlatform.StartAsync(data, output, modelIdleTimeout: IdleTimeout,
+        await using (var platform = await RunningPlatform.StartAsync(data, output, modelSleepAfter: SleepAfter, modelStopAfter: StopAfter,
                          $"Parameters:postgres-password=Changed{Guid.NewGuid():N}"))
         {
             Assert.Equal(developerKey, (await File.ReadAllTextAsync(Path.Combine(data.Path, "developer-api-key"), TestContext.Current.CancellationToken)).Trim());

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using LlmAspire.Gateway.Api.Ledger;
 using LlmAspire.Gateway.Tests.Infrastructure;
+using LlmAspire.Storage;
 using LlmAspire.TestToolkit.HostileInput;
 using static LlmAspire.Gateway.Tests.Infrastructure.StorageServers;
 using static LlmAspire.TestToolkit.OpenAiRequests;
@@ -110,6 +111,6 @@ public sealed class HostileInputTests(StorageServers servers) : IAsyncLifetime
 
         // Every request of the corpus has its row: nothing is left in the spool, nothing was refused.
         await Eventually.HoldsAsync(() => !Directory.EnumerateFiles(spool, "*.jsonl").Any(), "the spool is empty");
-        Assert.False(Directory.Exists(Path.Combine(spool, LedgerSpool.QuarantineDirectory)));
+        Assert.False(Directory.Exists(Path.Combine(spool, DiskSpool<UsageEntry>.QuarantineDirectory)));
     }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using LlmAspire.Gateway.Api.Ledger;
 using LlmAspire.Gateway.Tests.Infrastructure;
+using LlmAspire.Storage;
 using LlmAspire.TestToolkit.Servers;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -21,7 +22,7 @@ public sealed class LedgerHardeningTests(StorageServers servers) : IAsyncLifetim
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
-    private string Quarantine => Path.Combine(spool, LedgerSpool.QuarantineDirectory);
+    private string Quarantine => Path.Combine(spool, DiskSpool<UsageEntry>.QuarantineDirectory);
 
     public async ValueTask InitializeAsync() => simulator = await SimulatorServer.StartAsync("m", "--output-tokens", "3");
 

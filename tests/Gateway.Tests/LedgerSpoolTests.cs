@@ -1,4 +1,5 @@
 using LlmAspire.Gateway.Api.Ledger;
+using LlmAspire.Storage;
 
 namespace LlmAspire.Gateway.Tests;
 
@@ -12,7 +13,7 @@ public sealed class LedgerSpoolTests : IDisposable
     [Fact]
     public void Segments_come_back_in_write_order_with_their_rows()
     {
-        var spool = new LedgerSpool(directory);
+        var spool = new DiskSpool<UsageEntry>(directory);
         var batches = Enumerable.Range(0, 5).Select(batch => Enumerable.Range(0, 3).Select(_ => Entry()).ToList()).ToList();
         foreach (var batch in batches)
         {
@@ -21,8 +22,8 @@ public sealed class LedgerSpoolTests : IDisposable
 
         var segments = spool.Segments();
         Assert.Equal(5, spool.SegmentCount);
-        Assert.Equal(batches.Select(batch => batch.Select(e => e.RequestId)), segments.Select(segment => LedgerSpool.Read(segment).Select(e => e.RequestId)));
-        Assert.Equal(batches[0][0], LedgerSpool.Read(segments[0])[0]);
+        Assert.Equal(batches.Select(batch => batch.Select(e => e.RequestId)), segments.Select(segment => DiskSpool<UsageEntry>.Read(segment).Select(e => e.RequestId)));
+        Assert.Equal(batches[0][0], DiskSpool<UsageEntry>.Read(segments[0])[0]);
 
         spool.Delete(segments[0]);
         spool.Delete(segments[0]);
@@ -32,7 +33,7 @@ public sealed class LedgerSpoolTests : IDisposable
     [Fact]
     public void A_segment_torn_by_a_crash_is_recovered_up_to_its_last_whole_line()
     {
-        var spool = new LedgerSpool(directory);
+        var spool = new DiskSpool<UsageEntry>(directory);
         spool.Append([Entry(), Entry()]);
         var segment = Assert.Single(spool.Segments());
         var text = File.ReadAllText(segment);
@@ -40,16 +41,16 @@ public sealed class LedgerSpoolTests : IDisposable
         File.Delete(segment);
         File.WriteAllText(Path.ChangeExtension(segment, ".tmp"), text + text[..(text.Length / 4)]);
 
-        var reopened = new LedgerSpool(directory);
+        var reopened = new DiskSpool<UsageEntry>(directory);
 
         Assert.Equal(1, reopened.SegmentCount);
-        Assert.Equal(2, LedgerSpool.Read(Assert.Single(reopened.Segments())).Count);
+        Assert.Equal(2, DiskSpool<UsageEntry>.Read(Assert.Single(reopened.Segments())).Count);
     }
 
     [Fact]
     public void An_empty_batch_writes_nothing()
     {
-        var spool = new LedgerSpool(directory);
+        var spool = new DiskSpool<UsageEntry>(directory);
         spool.Append([]);
 
         Assert.False(spool.HasSegments);

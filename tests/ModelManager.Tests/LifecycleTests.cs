@@ -1,14 +1,10 @@
 using System.Diagnostics.Metrics;
-using LlmAspire.ModelManager.Activity;
 using LlmAspire.ModelManager.Catalog;
 using LlmAspire.ModelManager.Client;
 using LlmAspire.ModelManager.Lifecycle;
 using LlmAspire.ModelManager.Runtimes;
 using LlmAspire.ModelManager.Telemetry;
 using LlmAspire.ModelManager.Tests.Infrastructure;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Time.Testing;
 
 namespace LlmAspire.ModelManager.Tests;
 
@@ -16,37 +12,10 @@ namespace LlmAspire.ModelManager.Tests;
 /// Lifecycle rules in virtual time against a fake runtime: single-flight starts, idle reaping, in-flight protection,
 /// LRU eviction, backoff, crash detection, adoption.
 /// </summary>
-public sealed class LifecycleTests : IAsyncLifetime
+public sealed class LifecycleTests : VirtualTimeTests
 {
-    private readonly FakeTimeProvider time = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
-    private readonly TestMeterFactory meters = new();
-    private ReadyServer readyServer = null!;
-    private FakeRuntime runtime = null!;
-
-    private static CancellationToken Token => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync()
-    {
-        readyServer = await ReadyServer.StartAsync();
-        runtime = new FakeRuntime(readyServer.Address);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        meters.Dispose();
-        await readyServer.DisposeAsync();
-    }
-
-    private sealed record Harness(ModelFleet Fleet, ActivityTracker Activity, IdleReaper Reaper, InMemoryLifecycleEventSink Events)
-    {
-        public ManagedModel this[string id] => Fleet.Models[id];
-
-        public IEnumerable<string> EventsOf(string model) => Events.Recent(model).Select(e => e.Event);
-    }
-
-    private Harness Fleet(int maxLoaded = 3, params string[] models)
-    {
-        var options = Options.Create(new ModelManagerOptions
+    private FleetHarness Fleet(int maxLoaded = 3, params string[] models) => Fleet(
+        new ModelManagerOptions
         {
             ApiToken = "t",
             MaxLoadedModels = maxLoaded,
@@ -55,12 +24,6 @@ public sealed class LifecycleTests : IAsyncLifetime
             ReplicaGracePeriod = TimeSpan.FromSeconds(30),
             Models = models.ToDictionary(id => id, _ => new CatalogModelOptions { Command = "unused", IdleTimeout = TimeSpan.FromMinutes(5) }),
         });
-        var activity = new ActivityTracker(options, time);
-        var events = new InMemoryLifecycleEventSink(NullLogger<InMemoryLifecycleEventSink>.Instance);
-        var fleet = new ModelFleet(
-            options, [runtime], new ReadinessProbe(), activity, time, events, new ModelManagerMetrics(meters), NullLogger<ManagedModel>.Instance);
-        return new Harness(fleet, activity, new IdleReaper(fleet, activity, options, time, NullLogger<IdleReaper>.Instance), events);
-    }
 
     private static Dictionary<string, ModelActivity> Busy(string model, int inFlight) => new() { [model] = new ModelActivity(inFlight, 0) };
 
@@ -70,14 +33,14 @@ public sealed class LifecycleTests : IAsyncLifetime
     public async Task A_hundred_concurrent_ensures_start_the_server_once()
     {
         var fleet = Fleet(models: "m");
-        runtime.StartGate = new TaskCompletionSource();
+        Runtime.StartGate = new TaskCompletionSource();
 
         var callers = Enumerable.Range(0, 100).Select(_ => Task.Run(() => fleet["m"].EnsureAsync(Token), Token)).ToArray();
-        await Eventually.HoldsAsync(() => runtime.Starts > 0, "the start began");
-        runtime.StartGate.SetResult();
+        await Eventually.HoldsAsync(() => Runtime.Starts > 0, "the start began");
+        Runtime.StartGate.SetResult();
         var endpoints = await Task.WhenAll(callers);
 
-        Assert.Equal(1, runtime.Starts);
+        Assert.Equal(1, Runtime.Starts);
         Assert.Single(endpoints.Distinct());
         Assert.Equal(ModelState.Ready, fleet["m"].State);
         Assert.Equal(["starting", "ready"], fleet.EventsOf("m"));
@@ -87,7 +50,7 @@ public sealed class LifecycleTests : IAsyncLifetime
     public async Task A_caller_that_gives_up_does_not_cancel_the_start_for_the_others()
     {
         var fleet = Fleet(models: "m");
-        runtime.StartGate = new TaskCompletionSource();
+        Runtime.StartGate = new TaskCompletionSource();
         using var impatient = new CancellationTokenSource();
 
         var giveUp = fleet["m"].EnsureAsync(impatient.Token);
@@ -95,10 +58,10 @@ public sealed class LifecycleTests : IAsyncLifetime
         await impatient.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => giveUp);
 
-        runtime.StartGate.SetResult();
+        Runtime.StartGate.SetResult();
         await patient;
         Assert.Equal(ModelState.Ready, fleet["m"].State);
-        Assert.Equal(1, runtime.Starts);
+        Assert.Equal(1, Runtime.Starts);
     }
 
     [Fact]
@@ -108,14 +71,14 @@ public sealed class LifecycleTests : IAsyncLifetime
         fleet.Activity.Touch("m");
         await fleet["m"].EnsureAsync(Token);
 
-        time.Advance(TimeSpan.FromMinutes(4));
+        Time.Advance(TimeSpan.FromMinutes(4));
         await fleet.Reaper.ReapAsync();
         Assert.Equal(ModelState.Ready, fleet["m"].State);
 
-        time.Advance(TimeSpan.FromMinutes(1));
+        Time.Advance(TimeSpan.FromMinutes(1));
         await fleet.Reaper.ReapAsync();
         Assert.Equal(ModelState.Stopped, fleet["m"].State);
-        Assert.Equal(["m"], runtime.Stopped);
+        Assert.Equal(["m"], Runtime.Stopped);
         Assert.Equal(["starting", "ready", "stopping", "stopped"], fleet.EventsOf("m"));
     }
 
@@ -129,7 +92,7 @@ public sealed class LifecycleTests : IAsyncLifetime
         {
             // A twenty-minute stream: the gateway keeps reporting it in flight, every 20 seconds.
             fleet.Activity.Report("gateway-1", Busy("m", 1));
-            time.Advance(TimeSpan.FromSeconds(20));
+            Time.Advance(TimeSpan.FromSeconds(20));
             await fleet.Reaper.ReapAsync();
             Assert.Equal(ModelState.Ready, fleet["m"].State);
         }
@@ -140,7 +103,7 @@ public sealed class LifecycleTests : IAsyncLifetime
             fleet.Activity.Report("gateway-1", IdleFor("m", elapsed));
             await fleet.Reaper.ReapAsync();
             Assert.Equal(ModelState.Ready, fleet["m"].State);
-            time.Advance(TimeSpan.FromSeconds(20));
+            Time.Advance(TimeSpan.FromSeconds(20));
         }
 
         fleet.Activity.Report("gateway-1", IdleFor("m", 300));
@@ -153,7 +116,7 @@ public sealed class LifecycleTests : IAsyncLifetime
     {
         var fleet = Fleet(models: "m");
         await fleet["m"].EnsureAsync(Token);
-        time.Advance(TimeSpan.FromMinutes(10));
+        Time.Advance(TimeSpan.FromMinutes(10));
 
         fleet.Activity.Report("gateway-1", IdleFor("m", 600));
         fleet.Activity.Report("gateway-2", Busy("m", 1));
@@ -171,12 +134,12 @@ public sealed class LifecycleTests : IAsyncLifetime
         await fleet["m"].EnsureAsync(Token);
         fleet.Activity.Report("crashed-gateway", Busy("m", 3));
 
-        time.Advance(TimeSpan.FromSeconds(29));
+        Time.Advance(TimeSpan.FromSeconds(29));
         Assert.Equal(3, fleet.Activity.InFlight("m"));
-        time.Advance(TimeSpan.FromSeconds(2));
+        Time.Advance(TimeSpan.FromSeconds(2));
         Assert.Equal(0, fleet.Activity.InFlight("m"));
 
-        time.Advance(TimeSpan.FromMinutes(5));
+        Time.Advance(TimeSpan.FromMinutes(5));
         await fleet.Reaper.ReapAsync();
         Assert.Equal(ModelState.Stopped, fleet["m"].State);
     }
@@ -198,17 +161,17 @@ public sealed class LifecycleTests : IAsyncLifetime
         var fleet = Fleet(maxLoaded: 2, "a", "b", "c");
         fleet.Activity.Touch("a");
         await fleet["a"].EnsureAsync(Token);
-        time.Advance(TimeSpan.FromSeconds(10));
+        Time.Advance(TimeSpan.FromSeconds(10));
         fleet.Activity.Touch("b");
         await fleet["b"].EnsureAsync(Token);
-        time.Advance(TimeSpan.FromSeconds(10));
+        Time.Advance(TimeSpan.FromSeconds(10));
         // "a" was used after "b" was loaded: "b" is now the least recently used.
         fleet.Activity.Report("gateway-1", new Dictionary<string, ModelActivity> { ["a"] = new(0, 1), ["b"] = new(0, 10) });
 
         fleet.Activity.Touch("c");
         await fleet["c"].EnsureAsync(Token);
 
-        Assert.Equal(["b"], runtime.Stopped);
+        Assert.Equal(["b"], Runtime.Stopped);
         Assert.Equal(ModelState.Ready, fleet["a"].State);
         Assert.Equal(ModelState.Stopped, fleet["b"].State);
         Assert.Equal(ModelState.Ready, fleet["c"].State);
@@ -221,14 +184,14 @@ public sealed class LifecycleTests : IAsyncLifetime
     {
         var fleet = Fleet(maxLoaded: 2, "a", "b", "c");
         await fleet["a"].EnsureAsync(Token);
-        time.Advance(TimeSpan.FromSeconds(10));
+        Time.Advance(TimeSpan.FromSeconds(10));
         await fleet["b"].EnsureAsync(Token);
-        time.Advance(TimeSpan.FromSeconds(30));
+        Time.Advance(TimeSpan.FromSeconds(30));
         fleet.Activity.Report("gateway-1", Busy("a", 1));
 
         await fleet["c"].EnsureAsync(Token);
 
-        Assert.Equal(["b"], runtime.Stopped);
+        Assert.Equal(["b"], Runtime.Stopped);
         Assert.Equal(ModelState.Ready, fleet["a"].State);
     }
 
@@ -245,10 +208,10 @@ public sealed class LifecycleTests : IAsyncLifetime
         Assert.True(refused.RetryAfter > TimeSpan.Zero);
         Assert.Equal(ModelState.Ready, fleet["a"].State);
         Assert.Equal(ModelState.Stopped, fleet["b"].State);
-        Assert.Empty(runtime.Stopped);
+        Assert.Empty(Runtime.Stopped);
 
         // Not a failure: once "a" is free (and its eviction grace period over), "b" loads at once, without backoff.
-        time.Advance(TimeSpan.FromSeconds(30));
+        Time.Advance(TimeSpan.FromSeconds(30));
         fleet.Activity.Report("gateway-1", IdleFor("a", 30));
         await fleet["b"].EnsureAsync(Token);
         Assert.Equal(ModelState.Ready, fleet["b"].State);
@@ -258,11 +221,11 @@ public sealed class LifecycleTests : IAsyncLifetime
     public async Task Concurrent_starts_beyond_the_budget_load_exactly_that_many_and_refuse_the_rest()
     {
         var fleet = Fleet(maxLoaded: 2, "a", "b", "c", "d");
-        runtime.StartGate = new TaskCompletionSource();
+        Runtime.StartGate = new TaskCompletionSource();
 
         var ensures = new[] { "a", "b", "c", "d" }.Select(id => Task.Run(() => fleet[id].EnsureAsync(Token), Token)).ToArray();
         await Eventually.HoldsAsync(() => ensures.Count(e => e.IsCompleted) == 2, "two starts were refused at once");
-        runtime.StartGate.SetResult();
+        Runtime.StartGate.SetResult();
         var outcomes = await Task.WhenAll(ensures.Select(async ensure =>
         {
             try
@@ -279,7 +242,7 @@ public sealed class LifecycleTests : IAsyncLifetime
         Assert.Equal(2, outcomes.Count(outcome => outcome == "ready"));
         Assert.Equal(2, outcomes.Count(outcome => outcome == "capacity_exhausted"));
         Assert.Equal(2, fleet.Fleet.LoadedCount);
-        Assert.Equal(2, runtime.Starts);
+        Assert.Equal(2, Runtime.Starts);
     }
 
     [Fact]
@@ -290,24 +253,24 @@ public sealed class LifecycleTests : IAsyncLifetime
         await fleet["a"].EnsureAsync(Token);
 
         // The gateway that ensured "a" is about to send it requests, but has not reported them yet.
-        time.Advance(TimeSpan.FromSeconds(9));
+        Time.Advance(TimeSpan.FromSeconds(9));
         var refused = await Assert.ThrowsAsync<ModelUnavailableException>(() => fleet["b"].EnsureAsync(Token));
         Assert.Equal("capacity_exhausted", refused.Code);
 
-        time.Advance(TimeSpan.FromSeconds(1));
+        Time.Advance(TimeSpan.FromSeconds(1));
         await fleet["b"].EnsureAsync(Token);
-        Assert.Equal(["a"], runtime.Stopped);
+        Assert.Equal(["a"], Runtime.Stopped);
     }
 
     [Fact]
     public async Task A_cold_start_is_measured_phase_by_phase()
     {
         var fleet = Fleet(models: "m");
-        runtime.StartGate = new TaskCompletionSource();
+        Runtime.StartGate = new TaskCompletionSource();
         var ensure = fleet["m"].EnsureAsync(Token);
-        await Eventually.HoldsAsync(() => runtime.Starts == 1, "the runtime was called");
-        time.Advance(TimeSpan.FromSeconds(3));
-        runtime.StartGate.SetResult();
+        await Eventually.HoldsAsync(() => Runtime.Starts == 1, "the runtime was called");
+        Time.Advance(TimeSpan.FromSeconds(3));
+        Runtime.StartGate.SetResult();
         await ensure;
 
         var phases = fleet["m"].LastColdStartPhases!;
@@ -320,7 +283,7 @@ public sealed class LifecycleTests : IAsyncLifetime
     public async Task Repeated_failures_back_off_exponentially_up_to_the_ceiling()
     {
         var fleet = Fleet(models: "m");
-        runtime.StartFailure = new ModelServerException("no GPU left");
+        Runtime.StartFailure = new ModelServerException("no GPU left");
 
         var first = await Assert.ThrowsAsync<ModelUnavailableException>(() => fleet["m"].EnsureAsync(Token));
         Assert.Equal(ModelState.Failed, fleet["m"].State);
@@ -329,19 +292,19 @@ public sealed class LifecycleTests : IAsyncLifetime
 
         var backingOff = await Assert.ThrowsAsync<ModelUnavailableException>(() => fleet["m"].EnsureAsync(Token));
         Assert.Equal("model_backing_off", backingOff.Code);
-        Assert.Equal(1, runtime.Starts);
+        Assert.Equal(1, Runtime.Starts);
 
         var expected = new[] { 20, 40, 60, 60 };
         foreach (var seconds in expected)
         {
-            time.Advance(fleet["m"].RetryAt!.Value - time.GetUtcNow());
+            Time.Advance(fleet["m"].RetryAt!.Value - Time.GetUtcNow());
             var again = await Assert.ThrowsAsync<ModelUnavailableException>(() => fleet["m"].EnsureAsync(Token));
             Assert.Equal(TimeSpan.FromSeconds(seconds), again.RetryAfter);
         }
 
-        Assert.Equal(5, runtime.Starts);
-        runtime.StartFailure = null;
-        time.Advance(TimeSpan.FromSeconds(60));
+        Assert.Equal(5, Runtime.Starts);
+        Runtime.StartFailure = null;
+        Time.Advance(TimeSpan.FromSeconds(60));
         await fleet["m"].EnsureAsync(Token);
         Assert.Equal(ModelState.Ready, fleet["m"].State);
         Assert.Null(fleet["m"].LastError);
@@ -366,14 +329,14 @@ public sealed class LifecycleTests : IAsyncLifetime
         var fleet = Fleet(models: "m");
         await fleet["m"].EnsureAsync(Token);
 
-        runtime.Crash("m");
+        Runtime.Crash("m");
         await Eventually.HoldsAsync(() => fleet["m"].State == ModelState.Stopped, "the exit was noticed");
         Assert.Contains("exited on its own (exit code 137)", fleet["m"].LastError, StringComparison.Ordinal);
         Assert.Contains("fake output of m-1", fleet["m"].LastError, StringComparison.Ordinal);
         Assert.Contains("exited", fleet.EventsOf("m"));
 
         await fleet["m"].EnsureAsync(Token);
-        Assert.Equal(2, runtime.Starts);
+        Assert.Equal(2, Runtime.Starts);
         Assert.Equal("m-2", fleet["m"].Instance);
     }
 
@@ -383,15 +346,15 @@ public sealed class LifecycleTests : IAsyncLifetime
         var fleet = Fleet(models: "m");
         await fleet["m"].EnsureAsync(Token);
 
-        await fleet["m"].EnsureAsync(verify: true, Token);
-        Assert.Equal(1, runtime.Starts);
+        await fleet["m"].EnsureAsync(verify: true, Timeout.InfiniteTimeSpan, Token);
+        Assert.Equal(1, Runtime.Starts);
 
-        runtime.StopListening("m", new Uri($"http://127.0.0.1:{Runtimes.ServerArguments.FreeLoopbackPort()}/"));
-        var endpoint = await fleet["m"].EnsureAsync(verify: true, Token);
+        Runtime.StopListening("m", new Uri($"http://127.0.0.1:{Runtimes.ServerArguments.FreeLoopbackPort()}/"));
+        var endpoint = await fleet["m"].EnsureAsync(verify: true, Timeout.InfiniteTimeSpan, Token);
 
-        Assert.Equal(2, runtime.Starts);
-        Assert.Equal(["m"], runtime.Stopped);
-        Assert.Equal(readyServer.Address, endpoint);
+        Assert.Equal(2, Runtime.Starts);
+        Assert.Equal(["m"], Runtime.Stopped);
+        Assert.Equal(ReadyServer.Address, endpoint);
         Assert.Contains(fleet.Events.Recent("m"), e => e.Event == "stopping" && e.Detail!.Contains("refuses connections", StringComparison.Ordinal));
     }
 
@@ -399,7 +362,7 @@ public sealed class LifecycleTests : IAsyncLifetime
     public async Task A_server_left_running_by_a_previous_ModelManager_is_adopted_not_started_again()
     {
         var fleet = Fleet(3, "m", "n");
-        runtime.LeaveRunning("m");
+        Runtime.LeaveRunning("m");
 
         await Task.WhenAll(fleet["m"].AdoptAsync(Token), fleet["n"].AdoptAsync(Token));
         await Eventually.HoldsAsync(() => fleet["m"].State == ModelState.Ready, "the adopted server is ready");
@@ -408,7 +371,7 @@ public sealed class LifecycleTests : IAsyncLifetime
         Assert.Equal("left-m", fleet["m"].Instance);
         Assert.Null(fleet["m"].LastColdStart);
         await fleet["m"].EnsureAsync(Token);
-        Assert.Equal(0, runtime.Starts);
+        Assert.Equal(0, Runtime.Starts);
         Assert.Equal(["adopted", "ready"], fleet.EventsOf("m"));
     }
 
@@ -416,11 +379,11 @@ public sealed class LifecycleTests : IAsyncLifetime
     public async Task A_start_adopts_a_running_server_it_finds_instead_of_starting_a_second()
     {
         var fleet = Fleet(models: "m");
-        runtime.LeaveRunning("m");
+        Runtime.LeaveRunning("m");
 
         await fleet["m"].EnsureAsync(Token);
 
-        Assert.Equal(0, runtime.Starts);
+        Assert.Equal(0, Runtime.Starts);
         Assert.Equal("left-m", fleet["m"].Instance);
     }
 
@@ -428,9 +391,9 @@ public sealed class LifecycleTests : IAsyncLifetime
     public async Task Stopping_a_model_while_it_loads_cancels_the_start_without_backoff()
     {
         var fleet = Fleet(models: "m");
-        runtime.StartGate = new TaskCompletionSource();
+        Runtime.StartGate = new TaskCompletionSource();
         var ensure = fleet["m"].EnsureAsync(Token);
-        await Eventually.HoldsAsync(() => runtime.Starts == 1, "the start began");
+        await Eventually.HoldsAsync(() => Runtime.Starts == 1, "the start began");
 
         Assert.True(await fleet["m"].StopAsync("asked to"));
 
@@ -438,8 +401,8 @@ public sealed class LifecycleTests : IAsyncLifetime
         Assert.Equal("model_stopped", cancelled.Code);
         Assert.Equal(ModelState.Stopped, fleet["m"].State);
 
-        runtime.StartGate = new TaskCompletionSource();
-        runtime.StartGate.SetResult();
+        Runtime.StartGate = new TaskCompletionSource();
+        Runtime.StartGate.SetResult();
         await fleet["m"].EnsureAsync(Token);
         Assert.Equal(ModelState.Ready, fleet["m"].State);
     }
@@ -451,7 +414,7 @@ public sealed class LifecycleTests : IAsyncLifetime
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == ModelManagerMetrics.MeterName && ReferenceEquals(instrument.Meter.Scope, meters))
+            if (instrument.Meter.Name == ModelManagerMetrics.MeterName && ReferenceEquals(instrument.Meter.Scope, Meters))
             {
                 l.EnableMeasurementEvents(instrument);
             }

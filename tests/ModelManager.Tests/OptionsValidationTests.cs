@@ -81,6 +81,52 @@ public sealed partial class OptionsValidationTests
     }
 
     [Fact]
+    public async Task Sleep_comes_before_the_stop_and_StopAfter_is_set_under_one_name_only()
+    {
+        var refused = await StartFailsAsync(
+            "--ModelManager:ApiToken", "t",
+            "--ModelManager:Models:after-default-stop:Command", "vllm",
+            "--ModelManager:Models:after-default-stop:SleepAfter", "00:20:00",
+            "--ModelManager:Models:with-the-stop:Command", "vllm",
+            "--ModelManager:Models:with-the-stop:SleepAfter", "00:05:00",
+            "--ModelManager:Models:with-the-stop:StopAfter", "00:05:00",
+            "--ModelManager:Models:after-idle-timeout:Command", "vllm",
+            "--ModelManager:Models:after-idle-timeout:SleepAfter", "00:05:00",
+            "--ModelManager:Models:after-idle-timeout:IdleTimeout", "00:01:00",
+            "--ModelManager:Models:both-names:Command", "vllm",
+            "--ModelManager:Models:both-names:StopAfter", "00:05:00",
+            "--ModelManager:Models:both-names:IdleTimeout", "00:10:00");
+
+        AssertNamed(
+            refused,
+            "ModelManager:Models:after-default-stop:SleepAfter = '00:20:00' must be shorter than StopAfter (default) = '00:15:00'",
+            "ModelManager:Models:with-the-stop:SleepAfter = '00:05:00' must be shorter than StopAfter = '00:05:00'",
+            "ModelManager:Models:after-idle-timeout:SleepAfter = '00:05:00' must be shorter than IdleTimeout = '00:01:00'",
+            "ModelManager:Models:both-names: StopAfter = '00:05:00' and IdleTimeout = '00:10:00' are the same setting");
+    }
+
+    [Fact]
+    public async Task Sleep_and_abandoned_load_settings_are_checked_and_named_with_what_is_allowed()
+    {
+        var refused = await StartFailsAsync(
+            "--ModelManager:ApiToken", "t",
+            "--ModelManager:MaxSleepingModels", "0",
+            "--ModelManager:Models:level:Command", "vllm",
+            "--ModelManager:Models:level:SleepLevel", "3",
+            "--ModelManager:Models:wake:Command", "vllm",
+            "--ModelManager:Models:wake:WakeTimeout", "00:00:00",
+            "--ModelManager:Models:policy:Command", "vllm",
+            "--ModelManager:Models:policy:OnAbandonedLoad", "Later");
+
+        AssertNamed(
+            refused,
+            "ModelManager:MaxSleepingModels (environment ModelManager__MaxSleepingModels) = '0' is out of range; allowed range 1 to 1000",
+            "ModelManager:Models:level:SleepLevel (environment ModelManager__Models__level__SleepLevel) = '3' is out of range; allowed range 1 to 2",
+            "ModelManager:Models:wake:WakeTimeout (environment ModelManager__Models__wake__WakeTimeout) = '00:00:00' is out of range",
+            "ModelManager:Models:policy:OnAbandonedLoad (environment ModelManager__Models__policy__OnAbandonedLoad) = 'Later' is not a known value; allowed values Continue, Cancel");
+    }
+
+    [Fact]
     public async Task Lifecycle_event_storage_settings_are_checked_and_named_with_their_allowed_range()
     {
         var refused = await StartFailsAsync(

@@ -1,48 +1,16 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Net;
 using System.Text;
-using System.Text.Json.Nodes;
 using LlmAspire.ModelManager.Tests.Infrastructure;
 using LlmAspire.TestToolkit.Servers.Processes;
 
 namespace LlmAspire.ModelManager.Tests;
 
 /// <summary>The service over real HTTP, running the simulator as a local process.</summary>
-public sealed class ProcessRuntimeTests : IAsyncLifetime
+public sealed class ProcessRuntimeTests : ProcessModelManagerTests
 {
-    private readonly DirectoryInfo stateDirectory = Directory.CreateTempSubdirectory("llmaspire-mm-process-");
-    private readonly string name = $"test-{Guid.NewGuid():N}"[..16];
-    private readonly List<ModelManagerHost> hosts = [];
-
-    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
-
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
-
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var host in hosts)
-        {
-            await host.DisposeAsync();
-        }
-
-        await LeftoverServers.EndAndDeleteAsync(stateDirectory);
-    }
-
-    private async Task<ModelManagerHost> StartAsync(bool stopModelsOnShutdown = true, params IEnumerable<KeyValuePair<string, string>>[] catalog)
-    {
-        var host = await ModelManagerHost.StartAsync(
-        [
-            TestCatalog.Setting("Name", name),
-            TestCatalog.Setting("Process:StateDirectory", stateDirectory.FullName),
-            TestCatalog.Setting("StopModelsOnShutdown", stopModelsOnShutdown ? "true" : "false"),
-            .. catalog.SelectMany(entry => entry),
-        ]);
-        hosts.Add(host);
-        return host;
-    }
-
-    private static int Pid(JsonNode model) => int.Parse((string)model["instance"]!, CultureInfo.InvariantCulture);
+    private Task<ModelManagerHost> StartAsync(bool stopModelsOnShutdown = true, params IEnumerable<KeyValuePair<string, string>>[] catalog) =>
+        Managers.StartAsync(stopModelsOnShutdown, catalog);
 
     [Fact]
     public async Task The_first_ensure_starts_the_server_it_answers_and_it_stops_after_its_idle_timeout()
@@ -64,7 +32,7 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
         await host.WaitForStateAsync("sim", "stopped");
         await Eventually.HoldsAsync(() => !ProcessTree.IsRunning(pid), "the server process has ended");
         Assert.Equal(["starting", "ready", "stopping", "stopped"], await host.EventsAsync("sim"));
-        Assert.Empty(stateDirectory.EnumerateFiles("*.json"));
+        Assert.Empty(Managers.StateDirectory.EnumerateFiles("*.json"));
     }
 
     [Fact]
@@ -87,7 +55,7 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
         Assert.Single(answers.Select(answer => (string?)answer["endpoint"]).Distinct());
         Assert.Single(answers.Select(answer => (string?)answer["instance"]).Distinct());
         Assert.Single(await host.EventsAsync("sim"), e => e == "starting");
-        Assert.Single(stateDirectory.EnumerateFiles("*.json"));
+        Assert.Single(Managers.StateDirectory.EnumerateFiles("*.json"));
     }
 
     [Fact]
@@ -97,8 +65,7 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
         var ensured = await first.EnsureAsync("sim");
         var endpoint = new Uri((string)ensured["endpoint"]!);
         var pid = Pid(ensured);
-        hosts.Remove(first);
-        await first.DisposeAsync();
+        await Managers.StopAsync(first);
 
         // ModelManager is down; the model keeps serving.
         Assert.True(ProcessTree.IsRunning(pid));
@@ -113,8 +80,7 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
         Assert.Equal(["adopted", "ready"], await second.EventsAsync("sim"));
         Assert.Contains("chat.completion", await SimulatorCalls.CompleteAsync(endpoint, "sim"), StringComparison.Ordinal);
 
-        hosts.Remove(second);
-        await second.DisposeAsync();
+        await Managers.StopAsync(second);
         await Eventually.HoldsAsync(() => !ProcessTree.IsRunning(pid), "the adopted process was stopped with its ModelManager");
     }
 
@@ -128,10 +94,9 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
         }
 
         await Eventually.HoldsAsync(async () => (await first.GetAsync("sim"))["instance"] is not null, "the server process was launched");
-        var pid = int.Parse((string)(await first.GetAsync("sim"))["instance"]!, CultureInfo.InvariantCulture);
+        var pid = Pid(await first.GetAsync("sim"));
         Assert.Equal("starting", await first.StateAsync("sim"));
-        hosts.Remove(first);
-        await first.DisposeAsync();
+        await Managers.StopAsync(first);
         Assert.True(ProcessTree.IsRunning(pid));
 
         var second = await StartAsync(catalog: TestCatalog.SimulatorProcess("sim", simulatorArgs: ["--startup-delay-ms", "3000"]));
@@ -204,7 +169,7 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
         Assert.Contains("Last output:", error, StringComparison.Ordinal);
         Assert.Contains("Loading model(s) slow for 600000 ms", error, StringComparison.Ordinal);
         Assert.NotNull(model["retryAt"]);
-        Assert.Empty(stateDirectory.EnumerateFiles("*.json"));
+        Assert.Empty(Managers.StateDirectory.EnumerateFiles("*.json"));
     }
 
     [Fact]

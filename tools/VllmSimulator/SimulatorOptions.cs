@@ -39,4 +39,15 @@ public sealed class SimulatorOptions
 
     [Range(1, 65_536)]
     public int EmbeddingDimensions { get; set; } = 16;
+
+    /// <summary>vLLM's <c>--enable-sleep-mode</c>: serves <c>/sleep</c>, <c>/wake_up</c>, <c>/is_sleeping</c> and <c>/collective_rpc</c>.</summary>
+    public bool EnableSleepMode { get; set; }
+
+    /// <summary>How long <c>/sleep</c> takes (weights offloaded or discarded).</summary>
+    [Range(0, 3_600_000)]
+    public int SleepDelayMs { get; set; }
+
+    /// <summary>How long each <c>/wake_up</c> (and a <c>reload_weights</c> after level 2) takes.</summary>
+    [Range(0, 3_600_000)]
+    public int WakeDelayMs { get; set; }
 }

@@ -25,7 +25,8 @@ internal sealed class RunningPlatform : IAsyncDisposable
 
     public ResourceNotificationService Notifications => App.ResourceNotifications;
 
-    public static async Task<RunningPlatform> StartAsync(DataFolder data, ITestOutputHelper output, TimeSpan modelIdleTimeout, params string[] arguments)
+    public static async Task<RunningPlatform> StartAsync(
+        DataFolder data, ITestOutputHelper output, TimeSpan modelSleepAfter, TimeSpan modelStopAfter, params string[] arguments)
     {
         var cancellationToken = TestContext.Current.CancellationToken;
         var stopwatch = Stopwatch.StartNew();
@@ -36,7 +37,8 @@ internal sealed class RunningPlatform : IAsyncDisposable
         appHost.CreateResourceBuilder<ProjectResource>("modelmanager")
             // Its own owner name: this ModelManager never adopts model servers of another run on this machine.
             .WithEnvironment("ModelManager__Name", "apphost-test-" + Guid.NewGuid().ToString("N"))
-            .WithEnvironment($"ModelManager__Models__{Model}__IdleTimeout", modelIdleTimeout.ToString("c", CultureInfo.InvariantCulture))
+            .WithEnvironment($"ModelManager__Models__{Model}__SleepAfter", modelSleepAfter.ToString("c", CultureInfo.InvariantCulture))
+            .WithEnvironment($"ModelManager__Models__{Model}__StopAfter", modelStopAfter.ToString("c", CultureInfo.InvariantCulture))
             .WithEnvironment("ModelManager__IdleCheckInterval", "00:00:00.200");
         appHost.CreateResourceBuilder<ProjectResource>("gateway")
             .WithEnvironment("Gateway__ModelManager__ActivityReportInterval", "00:00:00.500");

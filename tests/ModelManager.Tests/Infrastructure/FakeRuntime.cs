@@ -60,12 +60,15 @@ internal sealed class FakeRuntime(Uri readyServer) : IModelServerRuntime
     /// <summary>Endpoint given to new servers (default: the always-ready server).</summary>
     public Uri Endpoint { get; set; } = readyServer;
 
+    /// <summary>Endpoints given to the servers of particular models instead of <see cref="Endpoint"/>.</summary>
+    public Dictionary<string, Uri> ModelEndpoints { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Pretends a previous ModelManager left a server of <paramref name="modelId"/> running.</summary>
     public void LeaveRunning(string modelId)
     {
         lock (gate)
         {
-            running[modelId] = new Server(this, modelId, $"left-{modelId}", Endpoint);
+            running[modelId] = new Server(this, modelId, $"left-{modelId}", EndpointOf(modelId));
         }
     }
 
@@ -119,7 +122,7 @@ internal sealed class FakeRuntime(Uri readyServer) : IModelServerRuntime
             throw failure;
         }
 
-        var server = new Server(this, modelId, $"{modelId}-{Interlocked.Increment(ref instances)}", Endpoint);
+        var server = new Server(this, modelId, $"{modelId}-{Interlocked.Increment(ref instances)}", EndpointOf(modelId));
         lock (gate)
         {
             running[modelId] = server;
@@ -127,6 +130,8 @@ internal sealed class FakeRuntime(Uri readyServer) : IModelServerRuntime
 
         return server;
     }
+
+    private Uri EndpointOf(string modelId) => ModelEndpoints.GetValueOrDefault(modelId, Endpoint);
 
     private static TaskCompletionSource CompletedGate()
     {

@@ -12,13 +12,16 @@ namespace LlmAspire.Bench.Scenarios;
 /// ModelManager start the simulator as a process (pretending to load weights for <see cref="LoadDelayMs"/>) and
 /// forwards the request once it is ready. Each start is split into request arrival → runtime start call → server
 /// ready (ModelManager's readiness check passed) → first event at the client; the bar is the last part, the
-/// platform's own share once the server is ready. The baseline is the same request to the warm model.
+/// platform's own share once the server is ready. The baseline is the same request to the warm model. Beside it, the
+/// cheap idle tier: the same request for the model once it has fallen asleep (vLLM sleep mode, simulated wake-up of
+/// <see cref="WakeDelayMs"/>), which ModelManager wakes instead of starting a server.
 /// </summary>
 internal sealed class ColdStart : IScenario
 {
     private const string Model = "cold";
     private const string Token = "bench-token";
     private const int LoadDelayMs = 1_000;
+    private const int WakeDelayMs = 100;
     private const double BarMs = 250;
 
     public string Title => "Cold start: request → runtime start → ready → first byte";
@@ -27,15 +30,19 @@ internal sealed class ColdStart : IScenario
     {
         var servers = context.Servers;
         var prefix = $"ModelManager__Models__{Model}__";
-        string[] simulatorArgs = [servers.SimulatorDll, "--urls", "http://127.0.0.1:{port}", "--model", "{model}", "--startup-delay-ms", $"{LoadDelayMs}", "--output-tokens", "16"];
+        string[] simulatorArgs = [servers.SimulatorDll, "--urls", "http://127.0.0.1:{port}", "--model", "{model}", "--startup-delay-ms", $"{LoadDelayMs}", "--output-tokens", "16",
+            "--enable-sleep-mode", "--wake-delay-ms", $"{WakeDelayMs}"];
         var managerSettings = new Dictionary<string, string>
         {
             ["ModelManager__ApiToken"] = Token,
             ["ModelManager__StopModelsOnShutdown"] = "true",
             ["ModelManager__Process__StateDirectory"] = Path.Combine(servers.WorkDirectory, "modelmanager-state"),
+            // Asleep a second after the warm request; the reaper looks often enough not to add to that.
+            ["ModelManager__IdleCheckInterval"] = "00:00:00.100",
             [prefix + "Runtime"] = "Process",
             [prefix + "Command"] = "dotnet",
-            [prefix + "IdleTimeout"] = "01:00:00",
+            [prefix + "SleepAfter"] = "00:00:01",
+            [prefix + "StopAfter"] = "01:00:00",
         };
         for (var i = 0; i < simulatorArgs.Length; i++)
         {
@@ -62,7 +69,9 @@ internal sealed class ColdStart : IScenario
             var cold = await FirstEventAsync(client, context.Stopping);
             var model = JsonNode.Parse(await managerClient.GetStringAsync($"/api/models/{Model}", context.Stopping))!;
             var warm = await FirstEventAsync(client, context.Stopping);
-            if (cold is null || warm is null || model["lastColdStartPhases"] is not { } phases)
+            await WaitForStateAsync(client, "sleeping", context.Stopping);
+            var woken = await FirstEventAsync(client, context.Stopping);
+            if (cold is null || warm is null || woken is null || model["lastColdStartPhases"] is not { } phases)
             {
                 failed++;
                 continue;
@@ -78,7 +87,8 @@ internal sealed class ColdStart : IScenario
                 LoadMs: loadMs,
                 ReadyToFirstEventMs: (cold.Value.FirstEvent - ready).TotalMilliseconds,
                 TotalMs: (cold.Value.FirstEvent - cold.Value.Sent).TotalMilliseconds,
-                WarmFirstEventMs: (warm.Value.FirstEvent - warm.Value.Sent).TotalMilliseconds));
+                WarmFirstEventMs: (warm.Value.FirstEvent - warm.Value.Sent).TotalMilliseconds,
+                WokenFirstEventMs: (woken.Value.FirstEvent - woken.Value.Sent).TotalMilliseconds));
             Console.WriteLine($"  cold start {i + 1}/{starts}: {samples[^1]}");
         }
 
@@ -91,6 +101,11 @@ internal sealed class ColdStart : IScenario
             .Add("**server ready → first event at the client**", Ms(Median(s => s.ReadyToFirstEventMs)), Ms(Max(s => s.ReadyToFirstEventMs)))
             .Add("total: request → first event", Ms(Median(s => s.TotalMs)), Ms(Max(s => s.TotalMs)))
             .Add("baseline: same request, model warm → first event", Ms(Median(s => s.WarmFirstEventMs)), Ms(Max(s => s.WarmFirstEventMs)));
+
+        var wakeTable = new MarkdownTable("request → first event", "median ms", "max ms")
+            .Add("cold start (stopped model)", Ms(Median(s => s.TotalMs)), Ms(Max(s => s.TotalMs)))
+            .Add($"wake from sleep (sleeping model, {WakeDelayMs} ms simulated wake-up)", Ms(Median(s => s.WokenFirstEventMs)), Ms(Max(s => s.WokenFirstEventMs)))
+            .Add("warm (ready model)", Ms(Median(s => s.WarmFirstEventMs)), Ms(Max(s => s.WarmFirstEventMs)));
 
         var readyToFirst = Median(s => s.ReadyToFirstEventMs);
         var text = new StringBuilder();
@@ -107,7 +122,12 @@ internal sealed class ColdStart : IScenario
         text.Append(new MarkdownTable("ratio", "value")
             .Add("ready → first event (cold) / first event (warm), medians", Ratio(readyToFirst / Median(s => s.WarmFirstEventMs))));
         text.AppendLine();
-        text.AppendLine($"Measured: {starts} cold starts; {failed} failed.");
+        text.AppendLine("The cheap idle tier: after the warm request the model falls asleep (`SleepAfter` 1 s, the simulator's vLLM sleep");
+        text.AppendLine("mode); the same request then has ModelManager wake the same server instead of starting one.");
+        text.AppendLine();
+        text.Append(wakeTable);
+        text.AppendLine();
+        text.AppendLine($"Measured: {starts} cold starts and wake-ups; {failed} failed.");
 
         Bar[] bars =
         [
@@ -127,18 +147,24 @@ internal sealed class ColdStart : IScenario
             stop.EnsureSuccessStatusCode();
         }
 
+        await WaitForStateAsync(gateway, "stopped", cancellation);
+    }
+
+    /// <summary>Waits until the gateway's <c>/v1/models</c> lists the model in <paramref name="state"/>.</summary>
+    private static async Task WaitForStateAsync(HttpClient gateway, string state, CancellationToken cancellation)
+    {
         var deadline = Stopwatch.StartNew();
         while (true)
         {
             var models = JsonNode.Parse(await gateway.GetStringAsync("/v1/models", cancellation))!["data"]!.AsArray();
-            if (models.Any(model => (string?)model!["id"] == Model && (string?)model["state"] == "stopped"))
+            if (models.Any(model => (string?)model!["id"] == Model && (string?)model["state"] == state))
             {
                 return;
             }
 
             if (deadline.Elapsed > TimeSpan.FromSeconds(30))
             {
-                throw new TimeoutException($"The gateway still does not list {Model} as stopped.");
+                throw new TimeoutException($"The gateway still does not list {Model} as {state}.");
             }
 
             await Task.Delay(20, cancellation);
@@ -179,5 +205,6 @@ internal sealed class ColdStart : IScenario
         static bool IsFirstEventIn(string text) => text.StartsWith("data: ", StringComparison.Ordinal) || text.Contains("\ndata: ", StringComparison.Ordinal);
     }
 
-    private sealed record Sample(double ArrivalToRuntimeCallMs, double LaunchMs, double LoadMs, double ReadyToFirstEventMs, double TotalMs, double WarmFirstEventMs);
+    private sealed record Sample(
+        double ArrivalToRuntimeCallMs, double LaunchMs, double LoadMs, double ReadyToFirstEventMs, double TotalMs, double WarmFirstEventMs, double WokenFirstEventMs);
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using LlmAspire.VllmSimulator.SleepMode;
 
 namespace LlmAspire.VllmSimulator.Metrics;
 
@@ -11,17 +12,17 @@ internal static class MetricsEndpoint
 {
     public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
 
-    public static IEndpointRouteBuilder MapMetrics(this IEndpointRouteBuilder endpoints, Lazy<SimulatorState> state)
+    public static IEndpointRouteBuilder MapMetrics(this IEndpointRouteBuilder endpoints, Lazy<SimulatorState> state, Lazy<EngineSleep> sleep)
     {
         endpoints.MapGet("/metrics", context =>
         {
             context.Response.ContentType = ContentType;
-            return context.Response.WriteAsync(Render(state.Value), context.RequestAborted);
+            return context.Response.WriteAsync(Render(state.Value, sleep.Value), context.RequestAborted);
         });
         return endpoints;
     }
 
-    private static string Render(SimulatorState state)
+    private static string Render(SimulatorState state, EngineSleep sleep)
     {
         var text = new StringBuilder(2048);
         PerModel(text, state, "vllm:num_requests_running", "gauge", "Number of requests in model execution batches.", m => m.Running);
@@ -31,6 +32,8 @@ internal static class MetricsEndpoint
         PerModel(text, state, "vllm:generation_tokens_total", "counter", "Number of generation tokens processed.", m => m.GenerationTokensTotal);
         Single(text, "simulator_connections_opened_total", "counter", "TCP connections accepted since start.", state.ConnectionsOpened);
         Single(text, "simulator_connections_active", "gauge", "TCP connections currently open.", state.ConnectionsActive);
+        Single(text, "simulator_sleeps_total", "counter", "Sleep calls answered (--enable-sleep-mode).", sleep.Sleeps);
+        Single(text, "simulator_wake_ups_total", "counter", "wake_up calls answered (--enable-sleep-mode).", sleep.WakeUps);
         return text.ToString();
     }
 

@@ -3,17 +3,18 @@ using LlmAspire.VllmSimulator.Embeddings;
 using LlmAspire.VllmSimulator.Faults;
 using LlmAspire.VllmSimulator.Generation;
 using LlmAspire.VllmSimulator.Protocol;
+using LlmAspire.VllmSimulator.SleepMode;
 using Microsoft.Extensions.Options;
 
 namespace LlmAspire.VllmSimulator.Requests;
 
 /// <summary>
-/// The path every inference request takes: read and check the body, apply x-sim-* overrides and an immediate error
-/// fault, wait for a running slot in the model's FIFO queue, then generate. A slot is held by a <c>finally</c>, so a
+/// The path every inference request takes: read and check the body, apply x-sim-* overrides, refuse it while the
+/// engine sleeps, apply an immediate error fault, wait for a running slot in the model's FIFO queue, then generate. A slot is held by a <c>finally</c>, so a
 /// client that leaves at any point (RequestAborted) releases it at once.
 /// </summary>
 internal sealed class RequestHandler(
-    SimulatorState state, IOptions<SimulatorOptions> options, TimeProvider time, IHostApplicationLifetime lifetime)
+    SimulatorState state, EngineSleep sleep, IOptions<SimulatorOptions> options, TimeProvider time, IHostApplicationLifetime lifetime)
 {
     private readonly RequestSettings _defaults = RequestSettings.FromOptions(options.Value);
     private readonly int _embeddingDimensions = options.Value.EmbeddingDimensions;
@@ -44,6 +45,12 @@ internal sealed class RequestHandler(
         if (_defaults.WithHeaders(context.Request.Headers, out var settings) is { } headerError)
         {
             await OpenAiErrors.Send(context.Response, StatusCodes.Status400BadRequest, headerError);
+            return;
+        }
+
+        if (sleep.Refusal() is var (status, message))
+        {
+            await OpenAiErrors.Send(context.Response, status, message);
             return;
         }
 

@@ -1,15 +1,16 @@
 using System.Text.Json;
 
-namespace LlmAspire.Gateway.Api.Ledger;
+namespace LlmAspire.Storage;
 
 /// <summary>
-/// Rows that could not reach PostgreSQL, on local disk. Each batch becomes one segment file, written to a temporary
-/// name, flushed to the device and then renamed, so a crash can at worst tear the last line of the segment being written. Segment names
-/// sort in write order, which is the replay order. A segment is deleted only after its rows are committed; a crash in
-/// between replays it again, and the ledger's primary key (the request id) turns the repeat into a no-op. Rows that
+/// Rows that could not reach PostgreSQL, on local disk (the gateway's usage ledger, ModelManager's lifecycle events).
+/// Each batch becomes one segment file of JSON lines, written to a temporary name, flushed to the device and then
+/// renamed, so a crash can at worst tear the last line of the segment being written. Segment names sort in write
+/// order, which is the replay order. The writer deletes a segment only after its rows are committed; a crash in between
+/// replays it again, so a table written from a spool needs a key that turns the repeat into a no-op. Rows that
 /// PostgreSQL refuses for what they hold are kept apart, one file each, under <see cref="QuarantineDirectory"/>.
 /// </summary>
-internal sealed class LedgerSpool
+public sealed class DiskSpool<T>
 {
     public const string QuarantineDirectory = "quarantine";
     private const string Extension = ".jsonl";
@@ -20,14 +21,14 @@ internal sealed class LedgerSpool
     private long sequence;
     private int segments;
 
-    public LedgerSpool(string directory)
+    public DiskSpool(string directory)
     {
         this.directory = directory;
         Directory.CreateDirectory(directory);
         foreach (var partial in Directory.EnumerateFiles(directory, "*.tmp"))
         {
-            // The process died while writing this segment. Its rows belong to completed requests, so keep whatever
-            // was written; Read stops at a torn last line.
+            // The process died while writing this segment. Its rows happened, so keep whatever was written; Read stops
+            // at a torn last line.
             File.Move(partial, Path.ChangeExtension(partial, Extension), overwrite: true);
         }
 
@@ -38,7 +39,12 @@ internal sealed class LedgerSpool
 
     public int SegmentCount => Volatile.Read(ref segments);
 
-    public void Append(IReadOnlyCollection<UsageEntry> batch)
+    /// <summary>
+    /// Writes <paramref name="batch"/> as one segment. Segments replay in the order of their names: the time of writing,
+    /// or <paramref name="orderedAt"/> (the time of the batch's first row) for a writer that may spool rows after newer
+    /// ones and wants them replayed in the order they happened.
+    /// </summary>
+    public void Append(IReadOnlyCollection<T> batch, DateTimeOffset? orderedAt = null)
     {
         if (batch.Count == 0)
         {
@@ -47,13 +53,13 @@ internal sealed class LedgerSpool
 
         lock (gate)
         {
-            var name = $"{DateTime.UtcNow.Ticks:D19}-{++sequence:D10}-{Environment.ProcessId}";
+            var name = $"{(orderedAt?.UtcTicks ?? DateTime.UtcNow.Ticks):D19}-{++sequence:D10}-{Environment.ProcessId}";
             var temporary = Path.Combine(directory, name + ".tmp");
             using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024))
             {
-                foreach (var entry in batch)
+                foreach (var row in batch)
                 {
-                    JsonSerializer.Serialize(stream, entry, SerializerOptions);
+                    JsonSerializer.Serialize(stream, row, SerializerOptions);
                     stream.WriteByte((byte)'\n');
                 }
 
@@ -70,9 +76,9 @@ internal sealed class LedgerSpool
         Directory.EnumerateFiles(directory, "*" + Extension).Order(StringComparer.Ordinal).ToList();
 
     /// <summary>The rows of a segment; a torn last line (crash while writing a pre-rename segment) is skipped.</summary>
-    public static List<UsageEntry> Read(string segment)
+    public static List<T> Read(string segment)
     {
-        var entries = new List<UsageEntry>();
+        var rows = new List<T>();
         foreach (var line in File.ReadLines(segment))
         {
             if (string.IsNullOrWhiteSpace(line))
@@ -82,7 +88,7 @@ internal sealed class LedgerSpool
 
             try
             {
-                entries.Add(JsonSerializer.Deserialize<UsageEntry>(line, SerializerOptions)!);
+                rows.Add(JsonSerializer.Deserialize<T>(line, SerializerOptions)!);
             }
             catch (JsonException)
             {
@@ -90,18 +96,18 @@ internal sealed class LedgerSpool
             }
         }
 
-        return entries;
+        return rows;
     }
 
     /// <summary>
-    /// Keeps a row PostgreSQL refused for what it holds, with the reason, as <c>quarantine/&lt;request id&gt;.json</c>:
-    /// it is never replayed, and stays for an operator to look at (and insert by hand once the cause is fixed).
+    /// Keeps a row PostgreSQL refused for what it holds, with the reason, as <c>quarantine/&lt;name&gt;.json</c>: it is
+    /// never replayed, and stays for an operator to look at (and insert by hand once the cause is fixed).
     /// </summary>
-    public void Quarantine(UsageEntry entry, string reason)
+    public void Quarantine(T row, string name, string reason)
     {
         var quarantine = Directory.CreateDirectory(Path.Combine(directory, QuarantineDirectory)).FullName;
-        var path = Path.Combine(quarantine, $"{entry.RequestId:N}.json");
-        File.WriteAllBytes(path + ".tmp", JsonSerializer.SerializeToUtf8Bytes(new QuarantinedRow(entry, reason), SerializerOptions));
+        var path = Path.Combine(quarantine, $"{name}.json");
+        File.WriteAllBytes(path + ".tmp", JsonSerializer.SerializeToUtf8Bytes(new QuarantinedRow<T>(row, reason), SerializerOptions));
         File.Move(path + ".tmp", path, overwrite: true);
     }
 
@@ -119,4 +125,12 @@ internal sealed class LedgerSpool
 }
 
 /// <summary>A quarantined row and why PostgreSQL refused it.</summary>
-internal sealed record QuarantinedRow(UsageEntry Row, string Reason);
+public sealed record QuarantinedRow<T>(T Row, string Reason);
+
+/// <summary>Where a service keeps its spools unless configured otherwise.</summary>
+public static class SpoolDirectories
+{
+    /// <summary><c>&lt;local application data&gt;/LlmAspire/&lt;name&gt;</c>, created when missing: kept across restarts, per user.</summary>
+    public static string Default(string name) =>
+        Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "LlmAspire", name);
+}
