@@ -3,6 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using LlmAspire.Gateway.Api.Configuration;
 using LlmAspire.Gateway.Api.Requests;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
 
 namespace LlmAspire.Gateway.Api.Routing;
 
@@ -35,27 +36,42 @@ internal interface IModelRouteTable
 
 /// <summary>
 /// Fixed routes from <c>Gateway:Models</c>, plus ModelManager's catalog as its change feed and <c>ensure</c> answers
-/// report it. Readers get an immutable snapshot per lookup; writers swap the managed part atomically. When ModelManager
-/// is unreachable the last known catalog stays in place, so warm models keep serving.
+/// report it. Readers get an immutable snapshot per lookup; writers swap the parts atomically. When ModelManager is
+/// unreachable the last known catalog stays in place, so warm models keep serving. When the configuration reloads
+/// (appsettings.json edited), changed <c>Gateway:Models</c> entries apply to the next request without a restart; a
+/// change that fails validation is not taken (the options monitor refuses it): the table keeps what it has and says why.
 /// </summary>
-internal sealed class ModelRouteTable : IModelRouteTable
+internal sealed partial class ModelRouteTable : IModelRouteTable, IDisposable
 {
-    private readonly FrozenDictionary<string, RoutedModel> fixedModels;
-    private readonly GatewayOptions options;
     private readonly Lock writeLock = new();
+    private readonly IDisposable? reloading;
+    private readonly IDisposable refusals;
+    private readonly ILogger<ModelRouteTable> logger;
+    private GatewayOptions options;
+    private FrozenDictionary<string, RoutedModel> fixedModels;
     private FrozenDictionary<string, RoutedModel> managedModels = FrozenDictionary<string, RoutedModel>.Empty;
     private long catalogVersion = -1;
 
-    public ModelRouteTable(IOptions<GatewayOptions> options, IConfiguration configuration)
+    public ModelRouteTable(
+        IOptionsMonitor<GatewayOptions> options, IOptionsFactory<GatewayOptions> validated, IConfiguration configuration, ILogger<ModelRouteTable> logger)
     {
-        this.options = options.Value;
+        this.logger = logger;
+        this.options = options.CurrentValue;
         ManagerConfigured = ModelManagerDiscovery.IsConfigured(configuration);
-        fixedModels = this.options.Models
-            .Where(entry => entry.Value.Endpoint is not null)
-            .ToFrozenDictionary(
-                entry => entry.Key,
-                entry => new RoutedModel(entry.Key, entry.Value, Managed: false, State: null, new ModelRoute(entry.Key, entry.Value.Endpoint!, entry.Value)),
-                StringComparer.Ordinal);
+        fixedModels = FixedModels(this.options);
+        reloading = options.OnChange(Reload);
+        // The monitor passes on valid settings only; an edit it refuses would otherwise go unexplained.
+        refusals = ChangeToken.OnChange(configuration.GetReloadToken, () =>
+        {
+            try
+            {
+                validated.Create(Options.DefaultName);
+            }
+            catch (OptionsValidationException refused)
+            {
+                LogReloadRefused(logger, refused.Message);
+            }
+        });
     }
 
     public event Action? ModelsChanged;
@@ -134,6 +150,12 @@ internal sealed class ModelRouteTable : IModelRouteTable
         }
     }
 
+    public void Dispose()
+    {
+        reloading?.Dispose();
+        refusals.Dispose();
+    }
+
     /// <summary>
     /// A catalog model with the gateway's per-model settings (a <c>Gateway:Models:&lt;id&gt;</c> entry without an
     /// endpoint, or the defaults); how many requests go to it at once is the catalog's <c>MaxConcurrency</c>. Routable
@@ -149,4 +171,38 @@ internal sealed class ModelRouteTable : IModelRouteTable
 
         return new RoutedModel(id, settings, Managed: true, state, endpoint is null ? null : new ModelRoute(id, endpoint, settings, Managed: true));
     }
+
+    private static FrozenDictionary<string, RoutedModel> FixedModels(GatewayOptions options) => options.Models
+        .Where(entry => entry.Value.Endpoint is not null)
+        .ToFrozenDictionary(
+            entry => entry.Key,
+            entry => new RoutedModel(entry.Key, entry.Value, Managed: false, State: null, new ModelRoute(entry.Key, entry.Value.Endpoint!, entry.Value)),
+            StringComparer.Ordinal);
+
+    /// <summary>
+    /// Takes reloaded settings: fixed routes are rebuilt, and each catalog model keeps its state, endpoint, version and
+    /// the catalog's concurrency with the new per-model settings. Requests under way keep the route they started with.
+    /// </summary>
+    private void Reload(GatewayOptions changed)
+    {
+        lock (writeLock)
+        {
+            options = changed;
+            fixedModels = FixedModels(changed);
+            managedModels = managedModels.Values
+                .Select(model => Managed(model.Id, model.State, model.Route?.Endpoint, model.Options.MaxConcurrent) with { Version = model.Version })
+                .ToFrozenDictionary(model => model.Id, StringComparer.Ordinal);
+        }
+
+        LogReloaded(logger, fixedModels.Count, changed.Models.Count);
+        ModelsChanged?.Invoke();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Gateway:Models reloaded: {FixedModels} fixed routes, {Entries} entries; new requests use the changed settings")]
+    private static partial void LogReloaded(ILogger logger, int fixedModels, int entries);
+
+    [LoggerMessage(Level = LogLevel.Error,
+        Message = "The reloaded Gateway configuration is not valid and is not taken; the gateway keeps its current settings, and a restart would refuse to start: {Errors}")]
+    private static partial void LogReloadRefused(ILogger logger, string errors);
 }
