@@ -11,7 +11,7 @@ var settings = (args.Contains("--quick") ? BenchSettings.Quick : BenchSettings.F
 };
 var output = Option("--out");
 var root = Path.GetFullPath(Option("--repo") ?? Directory.GetCurrentDirectory());
-IScenario[] scenarios = [new ProxyOverhead(), new FreshProcess(), new IdleStreams(), new ResponseCacheHits(), new LedgerOverhead(), new ColdStart()];
+IScenario[] scenarios = [new ProxyOverhead(), new SparseRequests(), new FreshProcess(), new IdleStreams(), new ResponseCacheHits(), new LedgerOverhead(), new ColdStart()];
 if (Option("--scenario") is { } only)
 {
     // One scenario by class name, for working on it; its section alone is written.

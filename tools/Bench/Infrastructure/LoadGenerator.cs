@@ -71,6 +71,46 @@ internal sealed class LoadGenerator(int maxConnectionsPerServer, CancellationTok
     }
 
     /// <summary>
+    /// Whole-response latency of <paramref name="count"/> non-streaming requests sent one at a time with
+    /// <paramref name="pause"/> between the end of one and the start of the next, so that the target goes idle in
+    /// between as it does under sparse traffic (a closed loop keeps its threads awake).
+    /// </summary>
+    public async Task<RequestRun> RunSparseRequestsAsync(RequestTarget target, byte[] body, int count, TimeSpan pause)
+    {
+        using var bound = Bound(pause * count);
+        var latencies = new List<double>(count);
+        var errors = 0;
+        var buffer = new byte[16 * 1024];
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < count; i++)
+        {
+            await Task.Delay(pause, bound.Token);
+            var started = Stopwatch.GetTimestamp();
+            try
+            {
+                using var response = await client.SendAsync(Post(target, body, stream: false), bound.Token);
+                await using var content = await response.Content.ReadAsStreamAsync(bound.Token);
+                while (await content.ReadAsync(buffer, bound.Token) > 0)
+                {
+                }
+
+                if (response.IsSuccessStatusCode)
+                {
+                    latencies.Add(Stopwatch.GetElapsedTime(started).TotalMicroseconds);
+                    continue;
+                }
+            }
+            catch (Exception e) when (IsFailure(e))
+            {
+            }
+
+            errors++;
+        }
+
+        return new RequestRun(new Distribution(latencies), latencies.Count / clock.Elapsed.TotalSeconds, errors);
+    }
+
+    /// <summary>
     /// Streamed requests read as they arrive, each token event timestamped when the read that completed it returns:
     /// time to first token from request start, then the gap to each next token. A stream that does not deliver
     /// <paramref name="expectedTokens"/> tokens and <c>[DONE]</c> counts as an error and adds no samples. Workers start
