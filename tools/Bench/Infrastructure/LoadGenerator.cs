@@ -43,26 +43,14 @@ internal sealed class LoadGenerator(int maxConnectionsPerServer, CancellationTok
             var buffer = new byte[16 * 1024];
             while (clock.Elapsed < duration)
             {
-                var started = Stopwatch.GetTimestamp();
-                try
+                if (await TimeRequestAsync(target, body, buffer, bound.Token) is { } latency)
                 {
-                    using var response = await client.SendAsync(Post(target, body, stream: false), bound.Token);
-                    await using var content = await response.Content.ReadAsStreamAsync(bound.Token);
-                    while (await content.ReadAsync(buffer, bound.Token) > 0)
-                    {
-                    }
-
-                    if (response.IsSuccessStatusCode)
-                    {
-                        latencies.Add(Stopwatch.GetElapsedTime(started).TotalMicroseconds);
-                        continue;
-                    }
+                    latencies.Add(latency);
                 }
-                catch (Exception e) when (IsFailure(e))
+                else
                 {
+                    Interlocked.Increment(ref errors);
                 }
-
-                Interlocked.Increment(ref errors);
             }
         }));
         var elapsed = clock.Elapsed;
@@ -85,26 +73,14 @@ internal sealed class LoadGenerator(int maxConnectionsPerServer, CancellationTok
         for (var i = 0; i < count; i++)
         {
             await Task.Delay(pause, bound.Token);
-            var started = Stopwatch.GetTimestamp();
-            try
+            if (await TimeRequestAsync(target, body, buffer, bound.Token) is { } latency)
             {
-                using var response = await client.SendAsync(Post(target, body, stream: false), bound.Token);
-                await using var content = await response.Content.ReadAsStreamAsync(bound.Token);
-                while (await content.ReadAsync(buffer, bound.Token) > 0)
-                {
-                }
-
-                if (response.IsSuccessStatusCode)
-                {
-                    latencies.Add(Stopwatch.GetElapsedTime(started).TotalMicroseconds);
-                    continue;
-                }
+                latencies.Add(latency);
             }
-            catch (Exception e) when (IsFailure(e))
+            else
             {
+                errors++;
             }
-
-            errors++;
         }
 
         return new RequestRun(new Distribution(latencies), latencies.Count / clock.Elapsed.TotalSeconds, errors);
@@ -176,6 +152,26 @@ internal sealed class LoadGenerator(int maxConnectionsPerServer, CancellationTok
     }
 
     public void Dispose() => client.Dispose();
+
+    /// <summary>One non-streaming request read to its last byte: its latency in µs, or null when it failed.</summary>
+    private async Task<double?> TimeRequestAsync(RequestTarget target, byte[] body, byte[] buffer, CancellationToken cancellation)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            using var response = await client.SendAsync(Post(target, body, stream: false), cancellation);
+            await using var content = await response.Content.ReadAsStreamAsync(cancellation);
+            while (await content.ReadAsync(buffer, cancellation) > 0)
+            {
+            }
+
+            return response.IsSuccessStatusCode ? Stopwatch.GetElapsedTime(started).TotalMicroseconds : null;
+        }
+        catch (Exception e) when (IsFailure(e))
+        {
+            return null;
+        }
+    }
 
     private CancellationTokenSource Bound(TimeSpan duration)
     {
