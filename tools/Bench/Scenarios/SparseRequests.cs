@@ -29,11 +29,19 @@ internal sealed class SparseRequests : IScenario
         await using var gateway = await servers.StartGatewayAsync(upstreams, name: "gateway-sparse");
         var (nginx, viaNginx) = await servers.StartNginxAsync(upstreams);
         await using var nginxProcess = nginx;
+        var variants = new List<(string Name, ServerProcess Process)>();
+        foreach (var variant in settings.Variants)
+        {
+            variants.Add(($"gateway+{variant.Name}", await servers.StartGatewayAsync(upstreams, variant.Settings, $"gateway+{variant.Name}-sparse")));
+        }
+
+        await using var stopVariants = new AsyncDisposables(variants.Select(v => v.Process));
         (string Name, RequestTarget Target)[] targets =
         [
             ("direct", new Uri(simulator.BaseAddress, "/v1/chat/completions")),
             ("gateway", new Uri(gateway.BaseAddress, "/v1/chat/completions")),
             ("nginx", new Uri(viaNginx[Model], "/v1/chat/completions")),
+            .. variants.Select(v => (v.Name, (RequestTarget)new Uri(v.Process.BaseAddress, "/v1/chat/completions"))),
         ];
         using var load = new LoadGenerator(maxConnectionsPerServer: 1, stopping);
         foreach (var (_, target) in targets)
@@ -47,7 +55,7 @@ internal sealed class SparseRequests : IScenario
         {
             var run = await load.RunSparseRequestsAsync(target.Target, Body, count, Pause);
             results[target.Name].Add(run);
-            Console.WriteLine($"round {round} {target.Name,-8} p50 {Micros(run.Latency.P50),6} µs p99 {Micros(run.Latency.P99),6} µs | errors {run.Errors}");
+            Console.WriteLine($"round {round} {target.Name,-16} p50 {Micros(run.Latency.P50),6} µs p99 {Micros(run.Latency.P99),6} µs | errors {run.Errors}");
         }
 
         double P50(string name) => Distribution.Median(results[name].Select(r => r.Latency.P50));
@@ -67,8 +75,13 @@ internal sealed class SparseRequests : IScenario
 
         text.Append(table);
         text.AppendLine();
-        text.Append(new MarkdownTable("ratio", "value")
-            .Add("gateway added p50 / nginx added p50", Ratio((P50("gateway") - P50("direct")) / (P50("nginx") - P50("direct")))));
+        var ratios = new MarkdownTable("ratio", "value");
+        foreach (var (name, _) in targets.Where(t => t.Name.StartsWith("gateway", StringComparison.Ordinal)))
+        {
+            ratios.Add($"{name} added p50 / nginx added p50", Ratio((P50(name) - P50("direct")) / (P50("nginx") - P50("direct"))));
+        }
+
+        text.Append(ratios);
         var errors = results.Values.Sum(runs => runs.Sum(r => r.Errors));
         text.AppendLine();
         text.AppendLine($"Measured: {results.Values.Sum(runs => runs.Sum(r => r.Latency.Count))} requests; {errors} failed.");
