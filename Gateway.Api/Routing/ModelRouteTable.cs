@@ -39,13 +39,12 @@ internal interface IModelRouteTable
 /// report it. Readers get an immutable snapshot per lookup; writers swap the parts atomically. When ModelManager is
 /// unreachable the last known catalog stays in place, so warm models keep serving. When the configuration reloads
 /// (appsettings.json edited), changed <c>Gateway:Models</c> entries apply to the next request without a restart; a
-/// change that fails validation is not taken (the options monitor refuses it): the table keeps what it has and says why.
+/// change that fails validation is not taken: the table keeps what it has and says why.
 /// </summary>
 internal sealed partial class ModelRouteTable : IModelRouteTable, IDisposable
 {
     private readonly Lock writeLock = new();
-    private readonly IDisposable? reloading;
-    private readonly IDisposable refusals;
+    private readonly IDisposable reloading;
     private readonly ILogger<ModelRouteTable> logger;
     private GatewayOptions options;
     private FrozenDictionary<string, RoutedModel> fixedModels;
@@ -53,24 +52,27 @@ internal sealed partial class ModelRouteTable : IModelRouteTable, IDisposable
     private long catalogVersion = -1;
 
     public ModelRouteTable(
-        IOptionsMonitor<GatewayOptions> options, IOptionsFactory<GatewayOptions> validated, IConfiguration configuration, ILogger<ModelRouteTable> logger)
+        IOptions<GatewayOptions> options, IOptionsFactory<GatewayOptions> reloaded, IConfiguration configuration, ILogger<ModelRouteTable> logger)
     {
         this.logger = logger;
-        this.options = options.CurrentValue;
+        this.options = options.Value;
         ManagerConfigured = ModelManagerDiscovery.IsConfigured(configuration);
         fixedModels = FixedModels(this.options);
-        reloading = options.OnChange(Reload);
-        // The monitor passes on valid settings only; an edit it refuses would otherwise go unexplained.
-        refusals = ChangeToken.OnChange(configuration.GetReloadToken, () =>
+        // Each reload is bound and validated once, as at start-up; settings that fail are logged and not taken.
+        reloading = ChangeToken.OnChange(configuration.GetReloadToken, () =>
         {
+            GatewayOptions changed;
             try
             {
-                validated.Create(Options.DefaultName);
+                changed = reloaded.Create(Options.DefaultName);
             }
             catch (OptionsValidationException refused)
             {
                 LogReloadRefused(logger, refused.Message);
+                return;
             }
+
+            Reload(changed);
         });
     }
 
@@ -150,11 +152,7 @@ internal sealed partial class ModelRouteTable : IModelRouteTable, IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        reloading?.Dispose();
-        refusals.Dispose();
-    }
+    public void Dispose() => reloading.Dispose();
 
     /// <summary>
     /// A catalog model with the gateway's per-model settings (a <c>Gateway:Models:&lt;id&gt;</c> entry without an
