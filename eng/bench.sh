@@ -23,7 +23,7 @@ fi
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-for project in tools/VllmSimulator ModelManager Gateway.Api tools/Bench; do
+for project in tools/VllmSimulator tools/ReferenceForwarder ModelManager Gateway.Api tools/Bench; do
   dotnet build "$project" -c Release --nologo -v quiet "-clp:ErrorsOnly;NoSummary"
 done
 

@@ -28,7 +28,8 @@ internal sealed class Servers(string repositoryRoot, string workDirectory, Cance
     {
         var address = LoopbackAddress();
         // The benchmark measures forwarding; API keys (on by default, and needing PostgreSQL) are turned off explicitly.
-        var environment = new Dictionary<string, string>(QuietLogs) { ["Gateway__Auth__Enabled"] = "false" };
+        // The runtime setting is the one the AppHost (and so the published manifest) gives the gateway.
+        var environment = new Dictionary<string, string>(QuietLogs) { ["Gateway__Auth__Enabled"] = "false", ["DOTNET_TC_CallCountingDelayMs"] = "0" };
         foreach (var (model, endpoint) in models)
         {
             environment[$"Gateway__Models__{model}__Endpoint"] = endpoint.ToString();
@@ -142,6 +143,19 @@ internal sealed class Servers(string repositoryRoot, string workDirectory, Cance
         var nginx = await ServerProcess.StartAsync("nginx", "nginx",
             ["-p", directory, "-c", configPath, "-g", "daemon off;"], addresses.Values.First(), "/health", WorkDirectory, null, cancellation);
         return (nginx, addresses);
+    }
+
+    /// <summary>
+    /// A bare YARP forwarder (<c>tools/ReferenceForwarder</c>), one listener per upstream like nginx: the floor for any
+    /// ASP.NET Core proxy on this machine, so the gateway's distance from it is what the gateway's own work costs.
+    /// </summary>
+    public async Task<(ServerProcess Process, IReadOnlyDictionary<string, Uri> Addresses)> StartReferenceForwarderAsync(IReadOnlyDictionary<string, Uri> upstreams)
+    {
+        var addresses = upstreams.Keys.ToDictionary(name => name, _ => LoopbackAddress());
+        var routes = upstreams.SelectMany(entry => new[] { "--route", $"{addresses[entry.Key]}={entry.Value}" });
+        var forwarder = await ServerProcess.StartAsync("yarp", "dotnet",
+            [Dll("tools/ReferenceForwarder", "ReferenceForwarder"), .. routes], addresses.Values.First(), "/health", WorkDirectory, QuietLogs, cancellation);
+        return (forwarder, addresses);
     }
 
     /// <summary>

@@ -21,7 +21,7 @@ internal sealed class ProxyOverhead : IScenario
     private static readonly byte[] SmallBody = ChatBody(FastModel, SmallTokens, stream: false);
     private static readonly byte[] StreamBody = ChatBody(PacedModel, StreamTokens, stream: true);
 
-    public string Title => "Proxy overhead: simulator direct vs gateway vs nginx vs Portkey";
+    public string Title => "Proxy overhead: simulator direct vs gateway vs nginx vs a bare YARP forwarder vs Portkey";
 
     public async Task<ScenarioResult> RunAsync(BenchContext context)
     {
@@ -33,6 +33,8 @@ internal sealed class ProxyOverhead : IScenario
         await using var gateway = await servers.StartGatewayAsync(upstreams);
         var (nginx, viaNginx) = await servers.StartNginxAsync(upstreams);
         await using var nginxProcess = nginx;
+        var (yarp, viaYarp) = await servers.StartReferenceForwarderAsync(upstreams);
+        await using var yarpProcess = yarp;
         await using var portkey = await servers.StartPortkeyAsync();
         var variants = new List<(GatewayVariant Variant, ServerProcess Process)>();
         foreach (var variant in settings.Variants)
@@ -47,6 +49,7 @@ internal sealed class ProxyOverhead : IScenario
             new("direct", Completions(fast.BaseAddress), Completions(paced.BaseAddress)),
             new("gateway", Completions(gateway.BaseAddress), Completions(gateway.BaseAddress)),
             new("nginx", Completions(viaNginx[FastModel]), Completions(viaNginx[PacedModel])),
+            new("yarp", Completions(viaYarp[FastModel]), Completions(viaYarp[PacedModel])),
             new("portkey", Servers.PortkeyRoute(portkey, fast.BaseAddress), Servers.PortkeyRoute(portkey, paced.BaseAddress)),
             .. variants.Select(v => new Target($"gateway+{v.Variant.Name}", Completions(v.Process.BaseAddress), Completions(v.Process.BaseAddress))),
         ];
@@ -90,13 +93,15 @@ internal sealed class ProxyOverhead : IScenario
 
     private static ScenarioResult Report(Dictionary<string, Summary> s, Dictionary<string, List<Round>> rounds, IReadOnlyList<GatewayVariant> variants)
     {
-        var (direct, gateway, nginx, portkey) = (s["direct"], s["gateway"], s["nginx"], s["portkey"]);
+        var (direct, gateway, nginx, yarp, portkey) = (s["direct"], s["gateway"], s["nginx"], s["yarp"], s["portkey"]);
         var text = new StringBuilder();
         text.AppendLine($"Two simulators, one answering {SmallTokens} tokens at once and one streaming {StreamTokens} tokens at {TokensPerSecond} tokens/s, each called");
         text.AppendLine("directly, through the gateway (both models routed, `MaxConcurrent` 512, `MaxQueue` 4096, logs at Warning, no OTLP");
         text.AppendLine("endpoint) and through nginx (one listener per simulator, `proxy_pass` to an upstream with `keepalive 64`, HTTP/1.1,");
         text.AppendLine("`proxy_buffering off`, 2 workers, no access log) and through Portkey's gateway (Node, production mode, provider");
-        text.AppendLine("`openai` with the simulator as its custom host, given in request headers). Clients are closed-loop workers in one .NET");
+        text.AppendLine("`openai` with the simulator as its custom host, given in request headers), and through `yarp`, a bare YARP forwarder");
+        text.AppendLine("(`tools/ReferenceForwarder`: Kestrel and `MapForwarder`, none of the gateway's work), the floor for an ASP.NET Core proxy");
+        text.AppendLine("on this machine. Clients are closed-loop workers in one .NET");
         text.AppendLine($"process sharing one pooled HTTP/1.1 handler; \"1 client\" measures pure added latency, {ThroughputWorkers} clients measure throughput.");
         text.AppendLine();
 
@@ -123,7 +128,11 @@ internal sealed class ProxyOverhead : IScenario
             .Add($"gateway req/s / direct req/s ({ThroughputWorkers} clients)", Ratio(gateway.Throughput / direct.Throughput))
             .Add($"gateway req/s / nginx req/s ({ThroughputWorkers} clients)", Ratio(gateway.Throughput / nginx.Throughput))
             .Add($"gateway req/s / portkey req/s ({ThroughputWorkers} clients)", Ratio(gateway.Throughput / portkey.Throughput))
-            .Add($"nginx req/s / direct req/s ({ThroughputWorkers} clients)", Ratio(nginx.Throughput / direct.Throughput)));
+            .Add($"nginx req/s / direct req/s ({ThroughputWorkers} clients)", Ratio(nginx.Throughput / direct.Throughput))
+            .Add($"yarp req/s / nginx req/s ({ThroughputWorkers} clients)", Ratio(yarp.Throughput / nginx.Throughput))
+            .Add($"gateway req/s / yarp req/s ({ThroughputWorkers} clients)", Ratio(gateway.Throughput / yarp.Throughput))
+            .Add("yarp added p50 / nginx added p50 (1 client)", AddedRatioCell(yarp.P50 - direct.P50, nginx.P50 - direct.P50))
+            .Add("gateway added p50 / yarp added p50 (1 client)", AddedRatioCell(gateway.P50 - direct.P50, yarp.P50 - direct.P50)));
         text.AppendLine();
 
         text.AppendLine($"### (b) Streamed chat completions, {StreamTokens} tokens at {TokensPerSecond} tokens/s, {StreamWorkers} concurrent streams");
@@ -145,6 +154,7 @@ internal sealed class ProxyOverhead : IScenario
             .Add("gateway added TTFT p50 / nginx added TTFT p50", AddedRatioCell(gateway.TtftP50 - direct.TtftP50, nginx.TtftP50 - direct.TtftP50))
             .Add("gateway TTFT p50 / direct TTFT p50", Ratio(gateway.TtftP50 / direct.TtftP50))
             .Add("gateway TTFT p50 / nginx TTFT p50", Ratio(gateway.TtftP50 / nginx.TtftP50))
+            .Add("yarp added TTFT p50 / nginx added TTFT p50", AddedRatioCell(yarp.TtftP50 - direct.TtftP50, nginx.TtftP50 - direct.TtftP50))
             .Add("gateway gap p99 / direct gap p99", Ratio(gateway.GapP99 / direct.GapP99)));
         text.AppendLine();
 
