@@ -38,6 +38,10 @@ public static class Extensions
         ["Logging:LogLevel:Polly"] = "Warning",
         // Request started, endpoint executed, result written, request finished: four lines per request.
         ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+        // Request started and finished (Information), nothing above Warning but a captured start-up error (off by default).
+        // While this category is enabled at any level, ASP.NET Core starts an Activity for every request only to put trace
+        // ids into log scopes: about 2.5 KB and 4 µs per request. Traces, when exported, come from their own listener.
+        ["Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics"] = "None",
         // A line per forwarded request, and a second warning beside the gateway's own for each failed forward.
         ["Logging:LogLevel:Yarp"] = "Error",
         // Every reconnect attempt with a stack trace while Redis is down.
