@@ -14,14 +14,11 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, IOptions<AuthOption
     private static readonly TimeSpan UnavailableRetryAfter = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan ThrottledRetryAfter = TimeSpan.FromSeconds(1);
 
-    public async Task InvokeAsync(HttpContext context)
-    {
-        if (!options.Value.Enabled)
-        {
-            await next(context);
-            return;
-        }
+    // Not async when authentication is off: no state machine and no extra continuation on every request.
+    public Task InvokeAsync(HttpContext context) => options.Value.Enabled ? AuthenticateAsync(context) : next(context);
 
+    private async Task AuthenticateAsync(HttpContext context)
+    {
         var presented = BearerToken(context.Request);
         if (presented is null)
         {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using LlmAspire.Gateway.Api.Requests;
 
 namespace LlmAspire.Gateway.Api.Forwarding;
@@ -17,7 +18,7 @@ internal sealed class UpstreamBodyObserver(UpstreamExchange exchange, bool event
     private byte[]? held;
     private int heldLength;
 
-    // The last bytes of a plain (non-stream) body.
+    // The last bytes of a plain (non-stream) body, in a pooled buffer: every non-streaming answer needs one.
     private byte[]? tail;
     private int tailLength;
 
@@ -62,6 +63,17 @@ internal sealed class UpstreamBodyObserver(UpstreamExchange exchange, bool event
         held.AsSpan(count, heldLength - count).CopyTo(held);
         heldLength -= count;
         return count;
+    }
+
+    /// <summary>Gives the pooled tail buffer back; the observer sees no more bytes after this.</summary>
+    public void Release()
+    {
+        if (tail is { } buffer)
+        {
+            tail = null;
+            tailLength = 0;
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>Drops a held partial event when the stream fails: the client gets whole events, then the error ending.</summary>
@@ -132,7 +144,7 @@ internal sealed class UpstreamBodyObserver(UpstreamExchange exchange, bool event
 
     private int ObserveTail(ReadOnlySpan<byte> data)
     {
-        tail ??= new byte[TailSize];
+        tail ??= ArrayPool<byte>.Shared.Rent(TailSize);
         if (data.Length >= TailSize)
         {
             data[^TailSize..].CopyTo(tail);

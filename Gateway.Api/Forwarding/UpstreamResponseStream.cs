@@ -109,6 +109,7 @@ internal sealed class UpstreamResponseStream : Stream
             inner.Dispose();
             linked?.Dispose();
             deadline.Dispose();
+            observer.Release();
         }
 
         base.Dispose(disposing);

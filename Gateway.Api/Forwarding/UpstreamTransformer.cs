@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using System.Net.Http.Headers;
 using LlmAspire.Gateway.Api.Configuration;
 using LlmAspire.Gateway.Api.Requests;
@@ -19,38 +18,38 @@ namespace LlmAspire.Gateway.Api.Forwarding;
 /// <remarks>
 /// An allow-list rather than a deny-list: no list of identity and proxy headers is ever complete, and a header
 /// forwarded by mistake can leak a client's session or mislead the server's logs, while one held back by mistake only
-/// needs a line of configuration.
+/// needs a line of configuration. The base transform is not called: it would copy every client header only for most of
+/// them to be removed again (YARP sets the request URI from the destination prefix when the transform leaves it unset).
 /// </remarks>
 internal sealed class UpstreamTransformer(IOptions<GatewayOptions> options) : HttpTransformer
 {
     /// <summary>Headers every model server may need.</summary>
     private static readonly string[] AlwaysForwarded = ["Accept", "Content-Type", "Content-Length", "traceparent", "tracestate", "baggage"];
 
-    private readonly FrozenSet<string> forwarded =
-        AlwaysForwarded.Concat(options.Value.Upstream.ForwardedRequestHeaders).ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+    private readonly string[] forwarded =
+        AlwaysForwarded.Concat(options.Value.Upstream.ForwardedRequestHeaders).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
 
-    public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
+    public override ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
     {
-        await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
-        KeepForwarded(proxyRequest.Headers);
-        if (proxyRequest.Content is { } content)
+        var headers = httpContext.Request.Headers;
+        foreach (var name in forwarded)
         {
-            KeepForwarded(content.Headers);
+            if (headers.TryGetValue(name, out var values) && values.Count > 0
+                && !proxyRequest.Headers.TryAddWithoutValidation(name, (IEnumerable<string>)values))
+            {
+                // A content header (Content-Type, Content-Length, …) belongs to the body, when there is one.
+                proxyRequest.Content?.Headers.TryAddWithoutValidation(name, (IEnumerable<string>)values);
+            }
         }
 
         var exchange = httpContext.Features.GetRequiredFeature<RequestState>().Upstream
             ?? throw new InvalidOperationException("A request is forwarded before its upstream exchange began.");
-        proxyRequest.Headers.Authorization = exchange.Route.Options.UpstreamApiKey is { Length: > 0 } key
-            ? new AuthenticationHeaderValue("Bearer", key)
-            : null;
-        proxyRequest.Options.Set(UpstreamExchange.OptionsKey, exchange);
-    }
-
-    private void KeepForwarded(HttpHeaders headers)
-    {
-        foreach (var name in headers.Select(header => header.Key).Where(name => !forwarded.Contains(name)).ToList())
+        if (exchange.Route.Options.UpstreamApiKey is { Length: > 0 } key)
         {
-            headers.Remove(name);
+            proxyRequest.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
         }
+
+        proxyRequest.Options.Set(UpstreamExchange.OptionsKey, exchange);
+        return ValueTask.CompletedTask;
     }
 }

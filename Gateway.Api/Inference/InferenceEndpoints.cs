@@ -16,13 +16,21 @@ internal static class InferenceEndpoints
     /// <summary>Maps the OpenAI inference operations; each is forwarded to the model named in its body.</summary>
     public static IEndpointRouteBuilder MapInferenceApi(this IEndpointRouteBuilder endpoints)
     {
+        // Plain request delegates on the one proxy: no parameter binding and no request service scope per call. The proxy
+        // is resolved on first use, so that invalid settings still stop the gateway at start, not while it is mapped.
+        var services = endpoints.ServiceProvider;
+        InferenceProxy? proxy = null;
         var v1 = endpoints.MapGroup("/v1");
-        v1.MapPost("/chat/completions", (HttpContext context, InferenceProxy proxy) => proxy.HandleAsync(context, InferenceOperation.Chat))
-            .WithMetadata(new InferenceEndpointMetadata(InferenceOperation.Chat));
-        v1.MapPost("/completions", (HttpContext context, InferenceProxy proxy) => proxy.HandleAsync(context, InferenceOperation.TextCompletion))
-            .WithMetadata(new InferenceEndpointMetadata(InferenceOperation.TextCompletion));
-        v1.MapPost("/embeddings", (HttpContext context, InferenceProxy proxy) => proxy.HandleAsync(context, InferenceOperation.Embeddings))
-            .WithMetadata(new InferenceEndpointMetadata(InferenceOperation.Embeddings));
+        foreach (var (path, operation) in new[]
+        {
+            ("/chat/completions", InferenceOperation.Chat),
+            ("/completions", InferenceOperation.TextCompletion),
+            ("/embeddings", InferenceOperation.Embeddings),
+        })
+        {
+            v1.MapPost(path, context => (proxy ??= services.GetRequiredService<InferenceProxy>()).HandleAsync(context, operation)).WithMetadata(new InferenceEndpointMetadata(operation));
+        }
+
         return endpoints;
     }
 }

@@ -12,17 +12,16 @@ namespace LlmAspire.Gateway.Api.RateLimiting;
 /// </summary>
 internal sealed class RateLimitMiddleware(RequestDelegate next, KeyRateLimiter limiter, IOptions<RateLimitOptions> options)
 {
-    public async Task InvokeAsync(HttpContext context)
-    {
-        if (context.GetEndpoint()?.Metadata.GetMetadata<InferenceEndpointMetadata>() is null
-            || RequestState.Of(context).Caller is not { KeyId: { } keyId } caller
-            || options.Value.For(caller) is { Unlimited: true })
-        {
-            await next(context);
-            return;
-        }
+    // Not async for a request no limit applies to: no state machine and no extra continuation.
+    public Task InvokeAsync(HttpContext context) =>
+        context.GetEndpoint()?.Metadata.GetMetadata<InferenceEndpointMetadata>() is null
+        || RequestState.Of(context).Caller is not { KeyId: { } keyId } caller
+        || options.Value.For(caller) is not { Unlimited: false } limits
+            ? next(context)
+            : LimitAsync(context, keyId, limits);
 
-        var limits = options.Value.For(caller);
+    private async Task LimitAsync(HttpContext context, string keyId, KeyLimits limits)
+    {
         var decision = await limiter.CheckAsync(keyId, limits);
         context.Response.OnStarting(() =>
         {
