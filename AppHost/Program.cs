@@ -34,6 +34,10 @@ builder.AddProject<Projects.Gateway_Api>("gateway")
     .WaitFor(cache)
     .WaitFor(gatewayDb)
     .WaitFor(modelManager)
+    // Hot methods are compiled to their final tier as soon as they have run enough, instead of after the runtime's
+    // 100 ms pause in new compilations, which a busy new replica never gives it: with the start-up warm-up, a fresh
+    // gateway serves its first seconds near its steady rate (docs/performance.md).
+    .WithEnvironment("DOTNET_TC_CallCountingDelayMs", "0")
     .WithEnvironment("Gateway__Auth__AdminKey", adminKey)
     .WithEnvironment("Gateway__ModelManager__ApiToken", modelManagerToken)
     // Usage rows waiting for PostgreSQL: this platform's own, never replayed into another one's database.

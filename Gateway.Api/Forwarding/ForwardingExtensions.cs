@@ -2,7 +2,7 @@ namespace LlmAspire.Gateway.Api.Forwarding;
 
 internal static class ForwardingExtensions
 {
-    /// <summary>Registers the forwarding layer: YARP's forwarder, the one pooled upstream client, its policies and telemetry.</summary>
+    /// <summary>Registers the forwarding layer: YARP's forwarder, the one pooled upstream client, its policies, telemetry and start-up warm-up.</summary>
     public static IServiceCollection AddForwarding(this IServiceCollection services)
     {
         services.AddHttpForwarder();
@@ -11,6 +11,8 @@ internal static class ForwardingExtensions
         services.AddSingleton<UpstreamTransformer>();
         services.AddSingleton<StartedResponseForwarder>();
         services.AddSingleton<UpstreamForwarder>();
+        // Hosted services start before the server listens: the warm-up is over before the first request arrives.
+        services.AddHostedService<ForwardingWarmup>();
         return services;
     }
 }

@@ -21,11 +21,13 @@ internal sealed partial class UpstreamForwarder(
     TimeProvider timeProvider,
     ILogger<UpstreamForwarder> logger)
 {
+    // Most gateways give every model the same request timeout, so one config object serves them all.
+    private ForwarderRequestConfig? lastConfig;
+
     public async Task<UpstreamExchange> ForwardAsync(HttpContext context, ModelRoute route, InferenceOperation operation, InferenceRequest request,
         ReadOnlyMemory<byte> upstreamBody, ResponseCapture? capture)
     {
-        var exchange = new UpstreamExchange(route, operation, request.Stream, request.ClientRequestedUsage, timeProvider, shutdown.GraceOver) { Capture = capture };
-        RequestState.Of(context).Upstream = exchange;
+        var exchange = StartExchange(context, route, operation, request, capture);
         if (context.Response.HasStarted)
         {
             using var startedActivity = UpstreamMetrics.StartActivity(exchange);
@@ -34,22 +36,8 @@ internal sealed partial class UpstreamForwarder(
             return exchange;
         }
 
-        var bytes = MemoryMarshal.TryGetArray(upstreamBody, out var segment) ? segment : new ArraySegment<byte>(upstreamBody.ToArray());
-        context.Request.Body = new MemoryStream(bytes.Array!, bytes.Offset, bytes.Count, writable: false);
-        context.Request.ContentLength = upstreamBody.Length;
-        context.Request.Headers.TransferEncoding = default;
-
         using var activity = UpstreamMetrics.StartActivity(exchange);
-        var config = new ForwarderRequestConfig
-        {
-            // The gateway's own deadlines govern reads; YARP's activity timeout (100 s by default, the classic
-            // long-generation killer) is lifted to the overall ceiling.
-            ActivityTimeout = route.Options.RequestTimeout,
-            Version = System.Net.HttpVersion.Version11,
-            VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
-        };
-
-        var error = await forwarder.SendAsync(context, route.DestinationPrefix, upstream.Invoker, config, transformer);
+        var error = await SendAsync(context, exchange, upstreamBody);
         if (error != ForwarderError.None && !context.RequestAborted.IsCancellationRequested)
         {
             await ReportForwardingErrorAsync(context, exchange, error);
@@ -57,6 +45,43 @@ internal sealed partial class UpstreamForwarder(
 
         metrics.Completed(exchange, context.Response.StatusCode, activity);
         return exchange;
+    }
+
+    /// <summary>Begins the request's upstream leg (its <see cref="RequestState.Upstream"/>).</summary>
+    internal UpstreamExchange StartExchange(HttpContext context, ModelRoute route, InferenceOperation operation, InferenceRequest request, ResponseCapture? capture)
+    {
+        var exchange = new UpstreamExchange(route, operation, request.Stream, request.ClientRequestedUsage, timeProvider, shutdown.GraceOver) { Capture = capture };
+        RequestState.Of(context).Upstream = exchange;
+        return exchange;
+    }
+
+    /// <summary>Forwards through YARP with the response not yet started; no telemetry or error answer of its own (the warm-up runs this too).</summary>
+    internal ValueTask<ForwarderError> SendAsync(HttpContext context, UpstreamExchange exchange, ReadOnlyMemory<byte> upstreamBody)
+    {
+        var bytes = MemoryMarshal.TryGetArray(upstreamBody, out var segment) ? segment : new ArraySegment<byte>(upstreamBody.ToArray());
+        context.Request.Body = new MemoryStream(bytes.Array!, bytes.Offset, bytes.Count, writable: false);
+        context.Request.ContentLength = upstreamBody.Length;
+        context.Request.Headers.TransferEncoding = default;
+        return forwarder.SendAsync(context, exchange.Route.DestinationPrefix, upstream.Invoker, ConfigFor(exchange.Route), transformer);
+    }
+
+    /// <summary>YARP's settings for a route, made once per request timeout rather than once per request.</summary>
+    private ForwarderRequestConfig ConfigFor(ModelRoute route)
+    {
+        var config = lastConfig;
+        if (config?.ActivityTimeout != route.Options.RequestTimeout)
+        {
+            lastConfig = config = new ForwarderRequestConfig
+            {
+                // The gateway's own deadlines govern reads; YARP's activity timeout (100 s by default, the classic
+                // long-generation killer) is lifted to the overall ceiling.
+                ActivityTimeout = route.Options.RequestTimeout,
+                Version = System.Net.HttpVersion.Version11,
+                VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+            };
+        }
+
+        return config;
     }
 
     private async Task ReportForwardingErrorAsync(HttpContext context, UpstreamExchange exchange, ForwarderError error)

@@ -27,8 +27,8 @@ public sealed class GatewayServer : IAsyncDisposable
 
     /// <summary>
     /// Builds the gateway with the given configuration (keys as in appsettings, e.g. <c>Gateway:Models:m:Endpoint</c>).
-    /// Authentication is turned off with its documented switch, since most tests run without PostgreSQL; tests of
-    /// API keys turn it back on in <paramref name="settings"/> (a later value wins). The simulator's request headers
+    /// Authentication and the start-up warm-up are turned off with their documented switches, since most tests run without
+    /// PostgreSQL; tests of API keys (and of the warm-up) turn them back on in <paramref name="settings"/> (a later value wins). The simulator's request headers
     /// are added to those forwarded upstream.
     /// </summary>
     public static WebApplication Build(IEnumerable<KeyValuePair<string, string>> settings, Action<IServiceCollection>? configureServices = null) =>
@@ -37,6 +37,8 @@ public sealed class GatewayServer : IAsyncDisposable
             "--urls", "http://127.0.0.1:0",
             "--Logging:LogLevel:Default", "Warning",
             "--Gateway:Auth:Enabled", "false",
+            // Start-up warm-up is a production speed-up with a test of its own (WarmupTests); here it would only cost time.
+            "--Gateway:WarmupRequests", "0",
             // The simulator's per-request overrides and faults, which tests send through the gateway.
             "--Gateway:Upstream:ForwardedRequestHeaders:0", "x-sim-fault",
             "--Gateway:Upstream:ForwardedRequestHeaders:1", "x-sim-output-tokens",
