@@ -7,6 +7,7 @@ internal static class ForwardingExtensions
     {
         services.AddHttpForwarder();
         services.AddSingleton<UpstreamMetrics>();
+        services.AddSingleton<UpstreamDeadlines>();
         services.AddSingleton<UpstreamHttpClient>();
         services.AddSingleton<UpstreamTransformer>();
         services.AddSingleton<StartedResponseForwarder>();

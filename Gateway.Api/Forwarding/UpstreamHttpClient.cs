@@ -16,7 +16,8 @@ namespace LlmAspire.Gateway.Api.Forwarding;
 /// </summary>
 internal sealed class UpstreamHttpClient : IDisposable
 {
-    public UpstreamHttpClient(IOptions<GatewayOptions> options, IModelServerRecovery recovery, UpstreamMetrics metrics, ILogger<UpstreamPolicyHandler> logger)
+    public UpstreamHttpClient(
+        IOptions<GatewayOptions> options, UpstreamDeadlines deadlines, IModelServerRecovery recovery, UpstreamMetrics metrics, ILogger<UpstreamPolicyHandler> logger)
     {
         var pool = options.Value.Upstream;
         var sockets = new SocketsHttpHandler
@@ -33,7 +34,7 @@ internal sealed class UpstreamHttpClient : IDisposable
             ActivityHeadersPropagator = new ReverseProxyPropagator(DistributedContextPropagator.Current),
         };
 
-        Invoker = new HttpMessageInvoker(new UpstreamPolicyHandler(sockets, recovery, metrics, logger), disposeHandler: true);
+        Invoker = new HttpMessageInvoker(new UpstreamPolicyHandler(sockets, deadlines, recovery, metrics, logger), disposeHandler: true);
     }
 
     public HttpMessageInvoker Invoker { get; }

@@ -8,7 +8,8 @@ namespace LlmAspire.Gateway.Api.Forwarding;
 /// it is safe for any request; a managed model's server is first checked and, if gone, started again, through
 /// <see cref="IModelServerRecovery"/>), and hands YARP a response body that enforces the remaining deadlines.
 /// </summary>
-internal sealed partial class UpstreamPolicyHandler(HttpMessageHandler inner, IModelServerRecovery recovery, UpstreamMetrics metrics, ILogger<UpstreamPolicyHandler> logger)
+internal sealed partial class UpstreamPolicyHandler(
+    HttpMessageHandler inner, UpstreamDeadlines deadlines, IModelServerRecovery recovery, UpstreamMetrics metrics, ILogger<UpstreamPolicyHandler> logger)
     : DelegatingHandler(inner)
 {
     private const int MaxConnectAttempts = 2;
@@ -20,7 +21,7 @@ internal sealed partial class UpstreamPolicyHandler(HttpMessageHandler inner, IM
             return await base.SendAsync(request, cancellationToken);
         }
 
-        var deadline = new CancellationTokenSource(exchange.NextReadBudget(), exchange.TimeProvider);
+        var deadline = deadlines.Start(exchange.NextReadBudget());
         try
         {
             var response = await SendWithConnectRetryAsync(request, exchange, deadline, cancellationToken);
@@ -40,17 +41,17 @@ internal sealed partial class UpstreamPolicyHandler(HttpMessageHandler inner, IM
     }
 
     private async Task<HttpResponseMessage> SendWithConnectRetryAsync(
-        HttpRequestMessage request, UpstreamExchange exchange, CancellationTokenSource deadline, CancellationToken cancellationToken)
+        HttpRequestMessage request, UpstreamExchange exchange, UpstreamDeadline deadline, CancellationToken cancellationToken)
     {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token, exchange.ShutdownGraceOver);
+        deadline.EndWith(cancellationToken);
         while (true)
         {
             exchange.ConnectAttempts++;
             try
             {
-                return await base.SendAsync(request, linked.Token);
+                return await base.SendAsync(request, deadline.Token);
             }
-            catch (HttpRequestException exception) when (exception.HttpRequestError == HttpRequestError.ConnectionError && !linked.IsCancellationRequested)
+            catch (HttpRequestException exception) when (exception.HttpRequestError == HttpRequestError.ConnectionError && !deadline.Token.IsCancellationRequested)
             {
                 if (exchange.ConnectAttempts >= MaxConnectAttempts)
                 {
@@ -62,11 +63,10 @@ internal sealed partial class UpstreamPolicyHandler(HttpMessageHandler inner, IM
                 LogConnectRetry(logger, exchange.Route.Id, exchange.Route.DestinationPrefix, exception.Message);
                 if (exchange.Route.Managed)
                 {
-                    await RerouteAsync(request, exchange, linked.Token);
+                    await RerouteAsync(request, exchange, deadline.Token);
                 }
             }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested
-                && (deadline.IsCancellationRequested || exchange.ShutdownGraceOver.IsCancellationRequested))
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && deadline.IsExpired)
             {
                 exchange.Failure = exchange.ClassifyTimeout();
                 throw new TimeoutException(exchange.DescribeFailure());

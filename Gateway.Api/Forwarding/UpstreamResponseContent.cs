@@ -9,9 +9,9 @@ internal sealed class UpstreamResponseContent : HttpContent
     private readonly HttpContent inner;
     private readonly UpstreamExchange exchange;
     private readonly bool eventStream;
-    private readonly CancellationTokenSource deadline;
+    private readonly UpstreamDeadline deadline;
 
-    public UpstreamResponseContent(HttpContent inner, UpstreamExchange exchange, bool eventStream, CancellationTokenSource deadline)
+    public UpstreamResponseContent(HttpContent inner, UpstreamExchange exchange, bool eventStream, UpstreamDeadline deadline)
     {
         this.inner = inner;
         this.exchange = exchange;

@@ -14,18 +14,15 @@ internal sealed class UpstreamResponseStream : Stream
     private readonly Stream inner;
     private readonly UpstreamExchange exchange;
     private readonly bool eventStream;
-    private readonly CancellationTokenSource deadline;
+    private readonly UpstreamDeadline deadline;
     private readonly UpstreamBodyObserver observer;
-
-    private CancellationTokenSource? linked;
-    private CancellationToken linkedFor;
 
     // A synthesized ending (error event) still to be handed out.
     private byte[]? ending;
     private int endingOffset;
     private bool completed;
 
-    public UpstreamResponseStream(Stream inner, UpstreamExchange exchange, bool eventStream, CancellationTokenSource deadline)
+    public UpstreamResponseStream(Stream inner, UpstreamExchange exchange, bool eventStream, UpstreamDeadline deadline)
     {
         this.inner = inner;
         this.exchange = exchange;
@@ -107,7 +104,6 @@ internal sealed class UpstreamResponseStream : Stream
         if (disposing)
         {
             inner.Dispose();
-            linked?.Dispose();
             deadline.Dispose();
             observer.Release();
         }
@@ -118,20 +114,13 @@ internal sealed class UpstreamResponseStream : Stream
     /// <summary>Reads from the server under the current deadline; null when the exchange failed and an ending was prepared.</summary>
     private async ValueTask<int?> ReadInnerAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
-        deadline.CancelAfter(exchange.NextReadBudget());
-        if (linked is null || linkedFor != cancellationToken)
-        {
-            linked?.Dispose();
-            linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token, exchange.ShutdownGraceOver);
-            linkedFor = cancellationToken;
-        }
-
+        deadline.MoveTo(exchange.NextReadBudget());
+        deadline.EndWith(cancellationToken);
         try
         {
-            return await inner.ReadAsync(buffer, linked.Token);
+            return await inner.ReadAsync(buffer, deadline.Token);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested
-            && (deadline.IsCancellationRequested || exchange.ShutdownGraceOver.IsCancellationRequested))
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && deadline.IsExpired)
         {
             return Fail(exchange.ClassifyTimeout());
         }
