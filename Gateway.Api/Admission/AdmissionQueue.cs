@@ -78,12 +78,13 @@ internal sealed class AdmissionQueue
     /// until <see cref="AdmissionSlot.ModelReady"/>.
     /// </summary>
     public async ValueTask<(AdmissionResult Result, AdmissionSlot? Slot)> EnterAsync(
-        CallerIdentity caller, CancellationToken requestAborted, bool modelLoading = false)
+        CallerIdentity caller, CancellationToken requestAborted, bool modelLoading = false, CancellationToken shutdownGraceOver = default)
     {
         if (!limiter.TryAcquire())
         {
+            // Only a request that has to wait pays for a timer and linked tokens.
             using var timeout = new CancellationTokenSource(TimeSpan.FromTicks(Volatile.Read(ref queueTimeoutTicks)), timeProvider);
-            using var waitEnds = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, timeout.Token);
+            using var waitEnds = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, shutdownGraceOver, timeout.Token);
             Step(ref waiting, +1);
             try
             {
@@ -92,7 +93,7 @@ internal sealed class AdmissionQueue
                     return (AdmissionResult.QueueFull, null);
                 }
             }
-            catch (OperationCanceledException) when (!requestAborted.IsCancellationRequested)
+            catch (OperationCanceledException) when (!requestAborted.IsCancellationRequested && !shutdownGraceOver.IsCancellationRequested)
             {
                 return (AdmissionResult.QueueTimeout, null);
             }

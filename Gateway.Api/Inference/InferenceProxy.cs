@@ -49,10 +49,9 @@ internal sealed class InferenceProxy(
         }
 
         // Waiting for a slot or for the model ends with the request, or with the shutdown's grace period.
-        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, shutdown.GraceOver);
         try
         {
-            await AdmitAndForwardAsync(context, operation, request, model, body, cached, waiting.Token);
+            await AdmitAndForwardAsync(context, operation, request, model, body, cached);
         }
         catch (OperationCanceledException) when (shutdown.GraceOver.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
         {
@@ -61,18 +60,18 @@ internal sealed class InferenceProxy(
     }
 
     private async Task AdmitAndForwardAsync(HttpContext context, InferenceOperation operation, InferenceRequest request, RoutedModel model,
-        ReadOnlyMemory<byte> body, CacheTicket cached, CancellationToken waiting)
+        ReadOnlyMemory<byte> body, CacheTicket cached)
     {
         // Before ModelManager's catalog has been read, an unknown id may not exist: ModelManager is asked before the
         // request gets a queue. Otherwise a request queues first and, holding its slot, waits for the model to load.
         var route = model.Route;
-        if (model.Unconfirmed && (route = await ActivateAsync(context, model, request.Stream, waiting)) is null)
+        if (model.Unconfirmed && (route = await ActivateAsync(context, model, request.Stream)) is null)
         {
             return;
         }
 
         var queue = admission.For(model.Id, route?.Options ?? model.Options);
-        var (result, slot) = await queue.EnterAsync(RequestState.Of(context).Caller, waiting, modelLoading: route is null);
+        var (result, slot) = await queue.EnterAsync(RequestState.Of(context).Caller, context.RequestAborted, modelLoading: route is null, shutdown.GraceOver);
         using (slot)
         {
             if (result != AdmissionResult.Admitted)
@@ -85,7 +84,7 @@ internal sealed class InferenceProxy(
 
             if (route is null)
             {
-                if ((route = await ActivateAsync(context, model, request.Stream, waiting)) is null)
+                if ((route = await ActivateAsync(context, model, request.Stream)) is null)
                 {
                     return;
                 }
@@ -100,11 +99,12 @@ internal sealed class InferenceProxy(
     }
 
     /// <summary>The model's route once it is ready; null when it could not be made ready and the client has been told why.</summary>
-    private async Task<ModelRoute?> ActivateAsync(HttpContext context, RoutedModel model, bool stream, CancellationToken waiting)
+    private async Task<ModelRoute?> ActivateAsync(HttpContext context, RoutedModel model, bool stream)
     {
+        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, shutdown.GraceOver);
         try
         {
-            return await modelLoading.UntilReadyAsync(context, model, stream, waiting);
+            return await modelLoading.UntilReadyAsync(context, model, stream, waiting.Token);
         }
         catch (ModelActivationException unavailable)
         {
