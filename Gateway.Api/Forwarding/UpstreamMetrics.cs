@@ -55,6 +55,12 @@ internal sealed class UpstreamMetrics
     /// <summary>Records an upstream call once it has ended, on the metrics and on its span.</summary>
     public void Completed(UpstreamExchange exchange, int statusCode, Activity? activity)
     {
+        // Nothing listens without an OTLP endpoint: then the attributes are not even built (the port would be boxed).
+        if (activity is null && !operationDuration.Enabled && !timeToFirstToken.Enabled && !tokenUsage.Enabled)
+        {
+            return;
+        }
+
         var operation = exchange.Operation.Name();
         var tags = new TagList
         {

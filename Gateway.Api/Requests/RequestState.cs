@@ -10,8 +10,13 @@ internal sealed class RequestState
 {
     private const int ClientClosedRequest = 499;
 
-    /// <summary>Generated here, before the ledger row is first written, so that writing it twice stores it once.</summary>
-    public Guid RequestId { get; } = Guid.CreateVersion7();
+    private Guid? requestId;
+
+    /// <summary>
+    /// Generated here, before the ledger row is first written, so that writing it twice stores it once; on first use,
+    /// since only the ledger needs it (each id costs a read of the kernel's random source).
+    /// </summary>
+    public Guid RequestId => requestId ??= Guid.CreateVersion7();
 
     /// <summary>Who is calling; <see cref="CallerIdentity.Anonymous"/> unless an API key said otherwise.</summary>
     public CallerIdentity Caller { get; set; } = CallerIdentity.Anonymous;
