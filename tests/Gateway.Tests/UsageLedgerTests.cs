@@ -144,7 +144,9 @@ public sealed class UsageLedgerTests(StorageServers servers) : IAsyncLifetime
         await postgres.RestartAsync();
         await using var second = await StartGatewayAsync(database, null);
         await WaitForRowsAsync(database, 11);
-        Assert.Empty(Directory.EnumerateFiles(spool, "*.jsonl"));
+        // A replayed file is deleted once its rows are committed, so just after they show.
+        await Eventually.HoldsAsync(() => !Directory.EnumerateFiles(spool, "*.jsonl").Any(), "the replayed spool file is deleted");
+        Assert.Equal(11, await postgres.ScalarAsync(database, "SELECT count(*) FROM usage_ledger"));
     }
 
     private Task<GatewayServer> StartGatewayAsync(string database, string? redis) =>
