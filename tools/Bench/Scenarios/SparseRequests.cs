@@ -29,6 +29,8 @@ internal sealed class SparseRequests : IScenario
         await using var gateway = await servers.StartGatewayAsync(upstreams, name: "gateway-sparse");
         var (nginx, viaNginx) = await servers.StartNginxAsync(upstreams);
         await using var nginxProcess = nginx;
+        var (yarp, viaYarp) = await servers.StartReferenceForwarderAsync(upstreams);
+        await using var yarpProcess = yarp;
         var variants = new List<(string Name, ServerProcess Process)>();
         foreach (var variant in settings.Variants)
         {
@@ -41,6 +43,7 @@ internal sealed class SparseRequests : IScenario
             ("direct", new Uri(simulator.BaseAddress, "/v1/chat/completions")),
             ("gateway", new Uri(gateway.BaseAddress, "/v1/chat/completions")),
             ("nginx", new Uri(viaNginx[Model], "/v1/chat/completions")),
+            ("yarp", new Uri(viaYarp[Model], "/v1/chat/completions")),
             .. variants.Select(v => (v.Name, (RequestTarget)new Uri(v.Process.BaseAddress, "/v1/chat/completions"))),
         ];
         using var load = new LoadGenerator(maxConnectionsPerServer: 1, stopping);
@@ -63,7 +66,7 @@ internal sealed class SparseRequests : IScenario
         var text = new StringBuilder();
         text.AppendLine($"One client on one kept-alive connection sends a 16-token non-streaming completion, reads the answer, pauses");
         text.AppendLine($"{Pause.TotalMilliseconds:0} ms and sends the next: {count} requests per target and round. The simulator answers at once; the");
-        text.AppendLine("gateway and nginx are set up as in the proxy scenario.");
+        text.AppendLine("gateway, nginx and the bare YARP forwarder are set up as in the proxy scenario.");
         text.AppendLine();
         var table = new MarkdownTable("target", "p50 µs", "p99 µs", "added p50 µs", "added p99 µs");
         foreach (var (name, _) in targets)
@@ -76,7 +79,7 @@ internal sealed class SparseRequests : IScenario
         text.Append(table);
         text.AppendLine();
         var ratios = new MarkdownTable("ratio", "value");
-        foreach (var (name, _) in targets.Where(t => t.Name.StartsWith("gateway", StringComparison.Ordinal)))
+        foreach (var (name, _) in targets.Where(t => t.Name.StartsWith("gateway", StringComparison.Ordinal) || t.Name == "yarp"))
         {
             ratios.Add($"{name} added p50 / nginx added p50", Ratio((P50(name) - P50("direct")) / (P50("nginx") - P50("direct"))));
         }
