@@ -47,8 +47,9 @@ internal sealed partial class ForwardingWarmup(UpstreamForwarder forwarder, IOpt
                 context.Request.Path = "/v1/chat/completions";
                 context.Request.ContentType = "application/json";
                 context.Response.Body = Stream.Null;
-                var exchange = forwarder.StartExchange(context, route, InferenceOperation.Chat, request, capture: null);
-                var error = await forwarder.SendAsync(context, exchange, request.UpstreamBody(body));
+                var upstreamBody = request.UpstreamBody(body);
+                var exchange = forwarder.StartExchange(context, route, InferenceOperation.Chat, request, upstreamBody, capture: null);
+                var error = await forwarder.SendAsync(context, exchange, upstreamBody);
                 if (error != ForwarderError.None || context.Response.StatusCode != StatusCodes.Status200OK || exchange.Usage is null)
                 {
                     LogWarmupFailed(logger, i + 1, $"{error}, status {context.Response.StatusCode}, usage {(exchange.Usage is null ? "missing" : "read")}", null);

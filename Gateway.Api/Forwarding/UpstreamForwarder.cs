@@ -27,7 +27,7 @@ internal sealed partial class UpstreamForwarder(
     public async Task<UpstreamExchange> ForwardAsync(HttpContext context, ModelRoute route, InferenceOperation operation, InferenceRequest request,
         ReadOnlyMemory<byte> upstreamBody, ResponseCapture? capture)
     {
-        var exchange = StartExchange(context, route, operation, request, capture);
+        var exchange = StartExchange(context, route, operation, request, upstreamBody, capture);
         if (context.Response.HasStarted)
         {
             using var startedActivity = UpstreamMetrics.StartActivity(exchange);
@@ -48,9 +48,14 @@ internal sealed partial class UpstreamForwarder(
     }
 
     /// <summary>Begins the request's upstream leg (its <see cref="RequestState.Upstream"/>).</summary>
-    internal UpstreamExchange StartExchange(HttpContext context, ModelRoute route, InferenceOperation operation, InferenceRequest request, ResponseCapture? capture)
+    internal UpstreamExchange StartExchange(HttpContext context, ModelRoute route, InferenceOperation operation, InferenceRequest request,
+        ReadOnlyMemory<byte> upstreamBody, ResponseCapture? capture)
     {
-        var exchange = new UpstreamExchange(route, operation, request.Stream, request.ClientRequestedUsage, timeProvider, shutdown.GraceOver) { Capture = capture };
+        var exchange = new UpstreamExchange(route, operation, request.Stream, request.ClientRequestedUsage, timeProvider, shutdown.GraceOver)
+        {
+            RequestBody = upstreamBody,
+            Capture = capture,
+        };
         RequestState.Of(context).Upstream = exchange;
         return exchange;
     }

@@ -21,6 +21,7 @@ internal sealed partial class UpstreamPolicyHandler(
             return await base.SendAsync(request, cancellationToken);
         }
 
+        SendBodyWithHeaders(request, exchange);
         var deadline = deadlines.Start(exchange.NextReadBudget());
         try
         {
@@ -38,6 +39,29 @@ internal sealed partial class UpstreamPolicyHandler(
         {
             deadline?.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Sends the body the gateway already holds as content of known length, which the connection writes together with
+    /// the request headers in one send; YARP's own content copies the client's body after the headers, in a second
+    /// send that the model server has to wait and wake up for. YARP's content is then never started, which YARP allows
+    /// for (it only waits for a request body copy that has begun).
+    /// </summary>
+    private static void SendBodyWithHeaders(HttpRequestMessage request, UpstreamExchange exchange)
+    {
+        if (request.Content is not { } original || original is ReadOnlyMemoryContent)
+        {
+            return;
+        }
+
+        var content = new ReadOnlyMemoryContent(exchange.RequestBody);
+        foreach (var header in original.Headers)
+        {
+            content.Headers.TryAddWithoutValidation(header.Key, header.Value);
+        }
+
+        content.Headers.ContentLength = exchange.RequestBody.Length;
+        request.Content = content;
     }
 
     private async Task<HttpResponseMessage> SendWithConnectRetryAsync(

@@ -66,6 +66,9 @@ internal sealed class UpstreamExchange(
     /// </summary>
     public int? EndedWithStatus { get; set; }
 
+    /// <summary>The body sent to the model server (the client's, with the gateway's usage request added to a stream's).</summary>
+    public ReadOnlyMemory<byte> RequestBody { get; init; }
+
     /// <summary>Receives a copy of the response body as it is read, when the answer is to be cached.</summary>
     public ResponseCapture? Capture { get; set; }
 
