@@ -30,7 +30,7 @@ internal sealed class BenchReport(BenchSettings settings, string repositoryRoot)
         text.AppendLine("alike, and each number is the median over the rounds of that round's value. The load generator, the servers and");
         text.AppendLine("the proxies share the machine's cores, so absolute numbers are low and ratios are what to compare.");
         text.AppendLine();
-        text.AppendLine("Run `eng/bench.sh` (about 20 minutes; builds the simulator, the gateway and the bench in Release, installs nginx,");
+        text.AppendLine("Run `eng/bench.sh` (about 25 minutes, more with `--variant`s; builds the simulator, the gateway, the bare YARP forwarder and the bench in Release, installs nginx,");
         text.AppendLine("redis-server, PostgreSQL and the peer gateway if missing, rewrites this file) or `eng/bench.sh --quick` (about a minute, writes `artifacts/benchmarks-quick.md`).");
         text.AppendLine("Every server listens on 127.0.0.1 only and is stopped at the end of the run, also on Ctrl+C.");
         text.AppendLine();
