@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark entry point: installs nginx (the reference proxy), Portkey's gateway (the peer gateway, from npm), redis-server
 # and PostgreSQL when missing, builds the simulator, the gateway, the bare YARP forwarder and the load generator in Release,
-# runs tools/Bench and
-# writes docs/benchmarks.md.
+# runs tools/Bench and writes docs/benchmarks.md.
 #   eng/bench.sh           full run (about 25 minutes, more with --variant), writes docs/benchmarks.md
 #   eng/bench.sh --quick   smoke run (under a minute), writes artifacts/benchmarks-quick.md
 #   eng/bench.sh --quick --scenario ColdStart   one scenario (class name), for working on it
