@@ -47,9 +47,8 @@ internal sealed partial class ForwardingWarmup(UpstreamForwarder forwarder, IOpt
                 context.Request.Path = "/v1/chat/completions";
                 context.Request.ContentType = "application/json";
                 context.Response.Body = Stream.Null;
-                var upstreamBody = request.UpstreamBody(body);
-                var exchange = forwarder.StartExchange(context, route, InferenceOperation.Chat, request, upstreamBody, capture: null);
-                var error = await forwarder.SendAsync(context, exchange, upstreamBody);
+                var exchange = forwarder.StartExchange(context, route, InferenceOperation.Chat, request, request.UpstreamBody(body), capture: null);
+                var error = await forwarder.SendAsync(context, exchange);
                 if (error != ForwarderError.None || context.Response.StatusCode != StatusCodes.Status200OK || exchange.Usage is null)
                 {
                     LogWarmupFailed(logger, i + 1, $"{error}, status {context.Response.StatusCode}, usage {(exchange.Usage is null ? "missing" : "read")}", null);

@@ -17,19 +17,19 @@ internal sealed class StartedResponseForwarder(UpstreamHttpClient upstream, Upst
 {
     private const int MaxErrorBodyBytes = 64 * 1024;
 
-    public async Task ForwardAsync(HttpContext context, UpstreamExchange exchange, ReadOnlyMemory<byte> upstreamBody)
+    public async Task ForwardAsync(HttpContext context, UpstreamExchange exchange)
     {
         var aborted = context.RequestAborted;
         var destination = RequestUtilities.MakeDestinationAddress(exchange.Route.DestinationPrefix, context.Request.Path, context.Request.QueryString);
         using var request = new HttpRequestMessage(HttpMethod.Post, destination)
         {
-            Content = new ReadOnlyMemoryContent(upstreamBody),
+            Content = new ReadOnlyMemoryContent(exchange.RequestBody),
             Version = HttpVersion.Version11,
             VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
         };
         await transformer.TransformRequestAsync(context, request, exchange.Route.DestinationPrefix, aborted);
         // The client's Content-Length was copied, but the forwarded body may differ (include_usage added).
-        request.Content.Headers.ContentLength = upstreamBody.Length;
+        request.Content.Headers.ContentLength = exchange.RequestBody.Length;
 
         OpenAiError? failure;
         var copied = false;

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using LlmAspire.Gateway.Api.Requests;
 using LlmAspire.Gateway.Api.Shutdown;
 using Yarp.ReverseProxy.Forwarder;
@@ -31,13 +30,13 @@ internal sealed partial class UpstreamForwarder(
         if (context.Response.HasStarted)
         {
             using var startedActivity = UpstreamMetrics.StartActivity(exchange);
-            await startedResponses.ForwardAsync(context, exchange, upstreamBody);
+            await startedResponses.ForwardAsync(context, exchange);
             metrics.Completed(exchange, context.Response.StatusCode, startedActivity);
             return exchange;
         }
 
         using var activity = UpstreamMetrics.StartActivity(exchange);
-        var error = await SendAsync(context, exchange, upstreamBody);
+        var error = await SendAsync(context, exchange);
         if (error != ForwarderError.None && !context.RequestAborted.IsCancellationRequested)
         {
             await ReportForwardingErrorAsync(context, exchange, error);
@@ -61,11 +60,13 @@ internal sealed partial class UpstreamForwarder(
     }
 
     /// <summary>Forwards through YARP with the response not yet started; no telemetry or error answer of its own (the warm-up runs this too).</summary>
-    internal ValueTask<ForwarderError> SendAsync(HttpContext context, UpstreamExchange exchange, ReadOnlyMemory<byte> upstreamBody)
+    /// <remarks>
+    /// The body itself is not handed to YARP: <see cref="UpstreamPolicyHandler"/> sends <see cref="UpstreamExchange.RequestBody"/>
+    /// with the headers. YARP is only told its length, so that it sets up a body whose headers the transformer fills.
+    /// </remarks>
+    internal ValueTask<ForwarderError> SendAsync(HttpContext context, UpstreamExchange exchange)
     {
-        var bytes = MemoryMarshal.TryGetArray(upstreamBody, out var segment) ? segment : new ArraySegment<byte>(upstreamBody.ToArray());
-        context.Request.Body = new MemoryStream(bytes.Array!, bytes.Offset, bytes.Count, writable: false);
-        context.Request.ContentLength = upstreamBody.Length;
+        context.Request.ContentLength = exchange.RequestBody.Length;
         context.Request.Headers.TransferEncoding = default;
         return forwarder.SendAsync(context, exchange.Route.DestinationPrefix, upstream.Invoker, ConfigFor(exchange.Route), transformer);
     }
