@@ -73,8 +73,9 @@ public sealed class ForwardingTests() : SimulatedModelTests("m", ["--output-toke
         await ReadEventsAsync(streamed, Token);
         using var whole = await Gateway.Client.SendAsync(Chat("m"), Token);
         var usage = JsonNode.Parse(await whole.Content.ReadAsStringAsync(Token))!["usage"]!;
-        // The gateway records a request just after its last byte reaches the client.
-        await AdmissionTests.WaitUntilAsync(() => metrics.Select("gen_ai.client.operation.duration").Count == 2);
+        // The gateway records a request just after its last byte reaches the client, one instrument after the other.
+        await AdmissionTests.WaitUntilAsync(() => metrics.Select("gen_ai.client.operation.duration").Count == 2
+            && metrics.Select("gen_ai.client.token.usage", "gen_ai.token.type", "output").Count >= 2);
 
         Assert.Equal([12.0, 12.0], metrics.Select("gen_ai.client.token.usage", "gen_ai.token.type", "output"));
         Assert.Equal([(double)(int)usage["prompt_tokens"]!, (int)usage["prompt_tokens"]!], metrics.Select("gen_ai.client.token.usage", "gen_ai.token.type", "input"));
